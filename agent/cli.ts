@@ -1,0 +1,70 @@
+// The `autopilot-hil` command. Each subcommand lives in its own module; this file only wires options.
+import { Command, CommanderError, Option } from 'commander';
+import { fileURLToPath } from 'node:url';
+import { EXIT, UsageError } from './engine/errors.ts';
+
+const program = new Command();
+program
+  .name('autopilot-hil')
+  .description('Drives PCs through the Windows Autopilot pre-provisioning technician flow: a USB keyboard board types, an HDMI grabber watches, OCR confirms every step.')
+  .version('0.1.0')
+  .showHelpAfterError()
+  // Bad usage exits 64 (DESIGN.md), not commander's default 1.
+  .exitOverride();
+
+program
+  .command('run')
+  .description('run the technician flow on a station; with no --hid and --capture, on the built-in virtual device')
+  .option('--hid <spec>', 'keyboard board: serial:/dev/ttyACM0, a /dev path, or tcp://HOST:PORT')
+  .option('--capture <url>', 'video: an MJPEG URL such as http://pikvm/streamer/stream')
+  .option('--flow <flow>', 'win11, win10, or auto (tells them apart on screen)', 'auto')
+  .option('--scenario <name|file>', 'built-in virtual device: the scenario (win11, win11-wired, win10, win10-wired, esp-failure, retry-success, no-profile, or a YAML file)')
+  .option('--speed <n>', 'built-in virtual device: simulated seconds per real second')
+  .addOption(new Option('--sim-serial <kind>', 'built-in virtual device: reach its board over tcp or a pseudo-terminal (needs socat)').choices(['tcp', 'pty']).default('tcp'))
+  .option('--station <name>', 'the station name in the report')
+  .option('--out <dir>', 'run folder for report.json, frames and logs (default runs/TIMESTAMP)')
+  .option('--expect-organization <name>', 'the organization the configuration screen must show')
+  .option('--expect-profile <name>', 'the deployment profile it must show')
+  .option('--expect-user <upn>', 'the assigned user it must show ("" for none)')
+  .option('--expect-ztdid <id>', 'the ZtdId the QR code must hold')
+  .option('--expect-serial <serial>', 'the serial number the QR code must hold')
+  .option('--wifi-ssid <name>', 'Wi-Fi network to join; the key comes from AUTOPILOT_HIL_WIFI_KEY')
+  .option('--wifi-key <key>', 'Wi-Fi key (prefer AUTOPILOT_HIL_WIFI_KEY: it stays out of shell history)')
+  .option('--retries <n>', 'Retry presses allowed on the red failure screen', '1')
+  .option('--no-reseal', 'leave the device on the success screen instead of resealing it')
+  .option('--timeout <s>', 'the whole run, in seconds (default from the flow: 10800)')
+  .option('--esp-timeout <s>', 'the Enrollment Status Page, in seconds (default 5400)')
+  .addOption(new Option('--log-level <level>', 'how much the terminal shows').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
+  .action(async (opts) => {
+    const { runCommand } = await import('./run-command.ts');
+    process.exitCode = await runCommand(opts);
+  });
+
+program
+  .command('classify')
+  .description('read screenshots: which screen each one is, and its fields')
+  .argument('<image...>', 'image files (PNG or JPEG)')
+  .option('--json', 'one JSON line per image', false)
+  .action(async (images: string[], opts: { json: boolean }) => {
+    const { classifyFiles } = await import('./vision/classify-command.ts');
+    process.exitCode = await classifyFiles(images, opts);
+  });
+
+// The virtual device is a separate program; the agent only starts it, it never imports it.
+program.command('sim', 'serve the virtual device: serial HID on a pseudo-terminal or TCP, video over HTTP', {
+  executableFile: fileURLToPath(new URL('../bin/autopilot-hil-sim.js', import.meta.url)),
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT.usage;
+  } else if (err instanceof UsageError) {
+    process.stderr.write(`autopilot-hil: ${err.message}\n`);
+    process.exitCode = EXIT.usage;
+  } else {
+    process.stderr.write(`autopilot-hil: ${(err as Error).stack ?? err}\n`);
+    process.exitCode = EXIT.infrastructure;
+  }
+}

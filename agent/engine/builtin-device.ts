@@ -1,0 +1,88 @@
+// The built-in virtual device, for runs with no hardware: started as a separate program (`autopilot-hil sim`)
+// and reached only the way a real bench is reached, over its serial line (TCP or a pty) and its MJPEG video.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { parse } from 'yaml';
+import { UsageError, RunFailure } from './errors.ts';
+
+const SIM_BIN = fileURLToPath(new URL('../../bin/autopilot-hil-sim.js', import.meta.url));
+const SCENARIO_DIR = fileURLToPath(new URL('../../sim/scenarios/', import.meta.url));
+
+export interface SimEndpoints {
+  serial?: string;
+  tcp: string;
+  video: string;
+  snapshot: string;
+  state: string;
+}
+
+export interface BuiltinDevice {
+  endpoints: SimEndpoints;
+  stop(): Promise<void>;
+}
+
+/** What the run takes from the scenario file: its network and what its device should show. Data only. */
+export interface ScenarioFacts {
+  os?: string;
+  network?: { kind?: string; ssid?: string; key?: string };
+  device?: { serial?: string; ztdId?: string; organization?: string; profile?: string; user?: string };
+}
+
+export function scenarioFile(nameOrPath: string): string {
+  if (existsSync(nameOrPath)) return nameOrPath;
+  const builtin = `${SCENARIO_DIR}${nameOrPath}.yaml`;
+  if (existsSync(builtin)) return builtin;
+  throw new UsageError(`scenario '${nameOrPath}': no such file, and not a built-in scenario`);
+}
+
+export function readScenarioFacts(nameOrPath: string): ScenarioFacts {
+  const file = scenarioFile(nameOrPath);
+  try {
+    return (parse(readFileSync(file, 'utf8')) ?? {}) as ScenarioFacts;
+  } catch (err) {
+    throw new UsageError(`${file}: not valid YAML: ${(err as Error).message}`);
+  }
+}
+
+export async function startBuiltinDevice(opts: {
+  scenario: string; serial: 'tcp' | 'pty'; speed?: number; logFile: string; size?: string;
+}): Promise<BuiltinDevice> {
+  const args = [SIM_BIN, '--json', '--scenario', opts.scenario, '--serial', opts.serial];
+  if (opts.speed) args.push('--speed', String(opts.speed));
+  if (opts.size) args.push('--size', opts.size);
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logStream = createWriteStream(opts.logFile);
+  child.stderr!.pipe(logStream);
+  const endpoints = await new Promise<SimEndpoints>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => reject(new RunFailure('infrastructure', `the virtual device did not start within 60 s (see ${opts.logFile})`)), 60_000);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(line) as SimEndpoints);
+      } catch {
+        reject(new RunFailure('infrastructure', `the virtual device printed no ready line: ${line}`));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      logStream.end(() => {
+        const said = existsSync(opts.logFile) ? readFileSync(opts.logFile, 'utf8').trim().split('\n').slice(-3).join(' ') : '';
+        reject(code === 64
+          ? new UsageError(said || `the virtual device refused its options (see ${opts.logFile})`)
+          : new RunFailure('infrastructure', `the virtual device stopped with exit code ${code}: ${said || `see ${opts.logFile}`}`));
+      });
+    });
+  });
+  return {
+    endpoints,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    }),
+  };
+}

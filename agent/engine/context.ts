@@ -1,0 +1,53 @@
+// The state of one run that the actions share: parts, options, what has been seen, and the evidence kept.
+import type { HidDevice } from '../../drivers/hid/types.ts';
+import type { DeviceSeen, EspSample, Expected, Step } from '../report/report.ts';
+import type { Evidence } from '../report/evidence.ts';
+import type { OsId, Recognition, Box } from '../vision/types.ts';
+import type { Flow } from './flow.ts';
+import type { Observer, Observation } from './observer.ts';
+import type { Progress } from './progress.ts';
+import type { Logger } from 'pino';
+
+export interface WifiSettings { ssid: string; key: string }
+
+export interface RunOptions {
+  flow: string;
+  os: 'auto' | OsId;
+  station: string;
+  outDir: string;
+  expected: Expected;
+  wifi?: WifiSettings;
+  /** Retry presses allowed on the red screen. */
+  retries: number;
+  reseal: boolean;
+  /** Overrides of the flow's timeouts, in seconds. */
+  timeouts?: { run?: number; esp?: number; screen?: number };
+}
+
+export type TextFinder = (rec: Recognition, text: string) => Box | null;
+
+export interface RunContext {
+  hid: HidDevice;
+  observer: Observer;
+  flow: Flow;
+  options: RunOptions;
+  evidence: Evidence;
+  log: Logger;
+  progress: Progress;
+  findText: TextFinder;
+  os: OsId | null;
+  device: DeviceSeen;
+  steps: Step[];
+  esp: EspSample[];
+  /** Provision presses so far (1 = first attempt). */
+  attempts: number;
+  retriesUsed: number;
+  windowsKeyRounds: number;
+  refreshes: number;
+  /** Keys typed on the network screen, so a refused key is not typed again. */
+  wifiKeyTyped: number;
+  keyboardOnline: boolean;
+}
+
+export type ActionResult = 'continue' | 'passed';
+export type Action = (ctx: RunContext, obs: Observation) => Promise<ActionResult>;

@@ -1,0 +1,69 @@
+// Watches the capture source and reads frames: a frame equal to the last one costs a hash, nothing more.
+import { createHash } from 'node:crypto';
+import type { Frame, FrameSource } from '../../drivers/capture/types.ts';
+import type { Recognition } from '../vision/types.ts';
+import { RunFailure } from './errors.ts';
+
+export interface ScreenReader {
+  read(image: Buffer): Promise<Recognition>;
+}
+
+export interface Observation {
+  frame: Frame;
+  hash: string;
+  rec: Recognition;
+  /** True when this frame differs from the one observed before it. */
+  changed: boolean;
+}
+
+export class Observer {
+  private last: Observation | null = null;
+
+  constructor(
+    private readonly capture: FrameSource,
+    private readonly reader: ScreenReader,
+    private readonly frameTimeoutMs = 15_000,
+  ) {}
+
+  get current(): Observation | null {
+    return this.last;
+  }
+
+  /** The next frame after the last one observed, read (or reused when it is the same picture). */
+  async look(): Promise<Observation> {
+    let frame: Frame;
+    try {
+      frame = this.last
+        ? await this.capture.next(this.last.frame.seq, this.frameTimeoutMs)
+        : await this.capture.latest(this.frameTimeoutMs);
+    } catch (err) {
+      throw new RunFailure('infrastructure', `no frame from ${this.capture.description}: ${(err as Error).message}`);
+    }
+    const hash = createHash('sha1').update(frame.data).digest('hex');
+    if (this.last && this.last.hash === hash) {
+      this.last = { ...this.last, frame, changed: false };
+      return this.last;
+    }
+    let rec: Recognition;
+    try {
+      rec = await this.reader.read(frame.data);
+    } catch (err) {
+      throw new RunFailure('infrastructure', `OCR failed on frame ${frame.seq}: ${(err as Error).message}`);
+    }
+    this.last = { frame, hash, rec, changed: true };
+    return this.last;
+  }
+
+  /**
+   * Waits until the picture differs from `before` (the frame an action was taken on), so the engine never
+   * acts twice on the old screen. Returns null when nothing changed in time.
+   */
+  async waitForChange(before: Observation, timeoutMs: number): Promise<Observation | null> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const obs = await this.look();
+      if (obs.hash !== before.hash) return obs;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,58 @@
+// What the recognizer reads from a frame. Screen ids are those of reference/screens.md.
+
+export type ScreenId =
+  | 'no-signal' | 'oobe-busy' | 'oobe-region' | 'oobe-keyboard' | 'oobe-keyboard-second' | 'oobe-network'
+  | 'oobe-eula' | 'entra-signin' | 'provisioning-options' | 'provisioning-config' | 'esp'
+  | 'provisioning-success' | 'provisioning-failure' | 'oobe-consumer-setup' | 'msa-signin' | 'oobe-device-name'
+  | 'oobe-privacy' | 'windows-login' | 'unknown';
+
+export type OsId = 'win10' | 'win11';
+
+/** A box in frame pixels. */
+export interface Box { x0: number; y0: number; x1: number; y1: number }
+
+export interface TextLine { text: string; box: Box; confidence: number }
+
+export interface QrPayload {
+  /** The decoded text, as in the code (prefix included). */
+  raw: string;
+  ztdId: string | null;
+  serialNumber: string | null;
+}
+
+export interface EspPhase {
+  name: string;
+  /** As read: complete | in-progress | waiting | error | not-started | unknown */
+  state: string;
+  items: { name: string; state: string }[];
+}
+
+export interface ScreenFields {
+  organization?: string;
+  profile?: string;
+  user?: string;
+  elapsed?: string;
+  errorCode?: string;
+  message?: string;
+  options?: string[];
+  selected?: string;
+  networks?: string[];
+  qr?: QrPayload;
+  esp?: { phases: EspPhase[] };
+}
+
+export interface Recognition {
+  screen: ScreenId;
+  os: OsId | null;
+  /** 0..1: how well the best screen's anchors matched. */
+  confidence: number;
+  /** The lines OCR read, in reading order, with boxes in frame pixels (for clicking what was read). */
+  lines: TextLine[];
+  fields: ScreenFields;
+  /** Frame size in pixels. */
+  width: number;
+  height: number;
+  ms: number;
+  /** When screen is unknown: the best candidates with their scores. */
+  candidates?: { screen: ScreenId; os: OsId | null; score: number }[];
+}
