@@ -1,6 +1,7 @@
 // `autopilot-hil run`: one technician flow on one station (or on the built-in virtual device), ending with
 // a report and an exit code. Whatever part fails, a report is written that says which part and why.
 import { join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { openHid } from '../drivers/hid/serial-board.ts';
 import { openCapture } from '../drivers/capture/mjpeg-http.ts';
 import type { HidDevice } from '../drivers/hid/types.ts';
@@ -60,6 +61,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   const flow = ['auto', 'win10', 'win11'].includes(o.flow) ? 'technician' : o.flow;
   const outDir = resolve(o.out ?? defaultOutDir());
   const progress = new Progress(o.logLevel);
+  mkdirSync(outDir, { recursive: true });
 
   const expected: Expected = {};
   const d = facts.device ?? {};

@@ -1,0 +1,104 @@
+// `autopilot-hil sim`: serves the virtual device until SIGINT or SIGTERM. With --json it prints one JSON line
+// when ready: {"serial","tcp","video","snapshot","state",...}. Bad usage or a bad scenario: exit 64.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { startSim, type RunningSim } from './main.ts';
+import { socatAvailable } from './pty.ts';
+import { ScenarioError, builtinScenarioNames } from './scenario.ts';
+
+const EXIT_USAGE = 64;
+const EXIT_INFRA = 2;
+
+function parseSize(value: string): { width: number; height: number } {
+  const m = /^(\d+)x(\d+)$/i.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`expected WIDTHxHEIGHT such as 1920x1080, got "${value}"`);
+  const width = Number(m[1]), height = Number(m[2]);
+  if (width < 320 || height < 240 || width > 7680 || height > 4320) throw new InvalidArgumentError(`${value} is outside 320x240..7680x4320`);
+  return { width, height };
+}
+
+function parsePositive(name: string, max = Infinity) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || n > max) throw new InvalidArgumentError(`${name} must be a positive number${max < Infinity ? ` up to ${max}` : ''}, got "${value}"`);
+    return n;
+  };
+}
+
+const program = new Command('autopilot-hil sim')
+  .description('Serve the virtual device: the board\'s serial HID protocol on a pseudo-terminal and a TCP port, video as MJPEG over HTTP, state as JSON; all on 127.0.0.1.')
+  .option('--json', 'print one JSON line when ready: {"serial","tcp","video","snapshot","state"}')
+  .option('--scenario <name|file>', `a built-in scenario (${builtinScenarioNames().join(', ')}) or a YAML file`, 'win11')
+  .option('--serial <kind>', 'pty (a /dev/pts/N through socat, plus TCP) or tcp (TCP only); default pty when socat is installed')
+  .option('--speed <n>', 'simulated seconds per real second (overrides the scenario)', parsePositive('--speed'))
+  .addOption(new Option('--size <WxH>', 'frame size in pixels').argParser(parseSize).default({ width: 1920, height: 1080 }, '1920x1080'))
+  .option('--fps <n>', 'frames per second on /stream', parsePositive('--fps', 60), 5)
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+async function main(): Promise<void> {
+  try {
+    program.parse(process.argv);
+  } catch (err) {
+    const code = (err as { exitCode?: number; code?: string }).code;
+    process.exit(code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : EXIT_USAGE);
+  }
+  const o = program.opts<{ json?: boolean; scenario: string; serial?: string; speed?: number; size: { width: number; height: number }; fps: number }>();
+  let serial: 'pty' | 'tcp';
+  if (o.serial === undefined) {
+    serial = socatAvailable() ? 'pty' : 'tcp';
+    if (serial === 'tcp') process.stderr.write('note: socat is not installed, so there is no pseudo-terminal; the board is on TCP only (install socat for --serial pty)\n');
+  } else if (o.serial === 'pty' || o.serial === 'tcp') {
+    serial = o.serial;
+    if (serial === 'pty' && !socatAvailable()) {
+      process.stderr.write('error: --serial pty needs socat, which is not installed (or use --serial tcp)\n');
+      process.exit(EXIT_USAGE);
+    }
+  } else {
+    process.stderr.write(`error: --serial must be pty or tcp, got "${o.serial}"\n`);
+    process.exit(EXIT_USAGE);
+  }
+
+  let sim: RunningSim;
+  try {
+    sim = await startSim({ scenario: o.scenario, speed: o.speed, serial, width: o.size.width, height: o.size.height, fps: o.fps });
+  } catch (err) {
+    if (err instanceof ScenarioError) {
+      process.stderr.write(`error: bad scenario: ${err.message}\n`);
+      process.exit(EXIT_USAGE);
+    }
+    process.stderr.write(`error: cannot start the virtual device: ${(err as Error).message}\n`);
+    process.exit(EXIT_INFRA);
+  }
+
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(sim.info)}\n`);
+  } else {
+    const i = sim.info;
+    process.stdout.write([
+      `virtual device running: scenario ${i.scenario}, ${i.width}x${i.height}`,
+      ...(i.serial ? [`  serial (pty):  ${i.serial}`] : []),
+      `  serial (tcp):  ${i.tcp}`,
+      `  video:         ${i.video}`,
+      `  snapshot:      ${i.snapshot}`,
+      `  state:         ${i.state}`,
+      'Ctrl+C stops it.',
+      '',
+    ].join('\n'));
+  }
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    sim.close().then(
+      () => process.exit(0),
+      (err: Error) => { process.stderr.write(`error while stopping (${signal}): ${err.message}\n`); process.exit(EXIT_INFRA); },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+await main();
