@@ -4,7 +4,7 @@ import type { Action, ActionResult, RunContext } from './context.ts';
 import type { Observation } from './observer.ts';
 import { RunFailure } from './errors.ts';
 import { labelFor, stepFor, type FlowStep } from './flow.ts';
-import { normalizeText, sameText } from './text-match.ts';
+import { sameText } from './text-match.ts';
 import type { Box, OsId, ScreenFields } from '../vision/types.ts';
 import type { Step } from '../report/report.ts';
 
@@ -99,9 +99,7 @@ const pressButton: Action = async (ctx, obs) => {
 
 /** Wired: Next once connected. Wi-Fi: select the network, Connect, type the key, Next. Decided by what shows. */
 const connectNetwork: Action = async (ctx, obs) => {
-  const lines = obs.rec.lines.map((l) => l.text);
-  const text = normalizeText(lines.join('\n'));
-  const connected = /\bconnected\b/.test(text);
+  const connected = obs.rec.lines.some((l) => /\bconnected\b/i.test(l.text));
   if (connected) {
     await press(ctx, obs, 'Next');
     return 'continue';
@@ -110,14 +108,18 @@ const connectNetwork: Action = async (ctx, obs) => {
   if (!wifi) {
     throw new RunFailure('infrastructure', 'the device asks for a network and none is connected: give --wifi-ssid and the key in AUTOPILOT_HIL_WIFI_KEY, or plug in a cable');
   }
-  if (/isn t correct|is not correct|incorrect/.test(text) && ctx.wifiKeyTyped > 0) {
+  if (ctx.wifiKeyTyped > 0 && ctx.findText(obs.rec, "The network security key isn't correct")) {
     throw new RunFailure('infrastructure', `the device refused the Wi-Fi key for "${wifi.ssid}" (the key given is wrong)`);
   }
-  if (/enter the network security key/.test(text)) {
+  const keyLabel = ctx.findText(obs.rec, 'Enter the network security key');
+  if (keyLabel) {
     if (ctx.wifiKeyTyped >= 1) throw new RunFailure('infrastructure', `the Wi-Fi key for "${wifi.ssid}" was typed and the device still asks for it`);
     ctx.wifiKeyTyped += 1;
-    const masked = '•'.repeat(wifi.key.length);
-    await act(ctx, obs, `type the Wi-Fi key (${masked}) and Enter`, async () => {
+    // The key box sits right under its label: click into it first, so the key cannot go anywhere else.
+    const h = keyLabel.y1 - keyLabel.y0;
+    const inBox = { x0: keyLabel.x0 + h, y0: keyLabel.y1 + h, x1: keyLabel.x0 + 3 * h, y1: keyLabel.y1 + 1.4 * h };
+    await act(ctx, obs, 'type the Wi-Fi key (hidden) and Enter', async () => {
+      await clickBox(ctx, obs, inBox);
       await ctx.hid.type(wifi.key);
       await ctx.hid.tap('Enter');
     });
@@ -125,11 +127,12 @@ const connectNetwork: Action = async (ctx, obs) => {
   }
   const connectBox = ctx.findText(obs.rec, 'Connect');
   const ssidBox = ctx.findText(obs.rec, wifi.ssid);
-  if (!ssidBox && !connectBox) {
+  if (!ssidBox) {
     const seen = obs.rec.fields.networks?.join(', ') || 'none read';
     throw new RunFailure('infrastructure', `Wi-Fi network "${wifi.ssid}" is not in the list (seen: ${seen})`);
   }
-  if (connectBox && ssidBox && connectBox.y0 > ssidBox.y0) {
+  // Connect belongs to the selected network: it shows just under it.
+  if (connectBox && connectBox.y0 > ssidBox.y0 && connectBox.y0 - ssidBox.y1 < 8 * (ssidBox.y1 - ssidBox.y0)) {
     await press(ctx, obs, 'Connect');
   } else {
     await press(ctx, obs, wifi.ssid);

@@ -26,9 +26,9 @@ export const SCENARIOS: Expectation[] = [
   { scenario: 'win11-wired', result: 'passed', exit: 0, reachesSignin: true, attempts: 1 },
   { scenario: 'win10', result: 'passed', exit: 0, wifiKey: 'autopilot-lab-2026', reachesSignin: true, attempts: 1 },
   { scenario: 'win10-wired', result: 'passed', exit: 0, reachesSignin: true, attempts: 1 },
-  { scenario: 'esp-failure', result: 'product', exit: 1, reachesSignin: true, errorCode: '0x800705B4', attempts: 2 },
-  { scenario: 'retry-success', result: 'passed', exit: 0, reachesSignin: true, attempts: 2 },
-  { scenario: 'no-profile', result: 'product', exit: 1, reachesSignin: false, failureMatches: /Autopilot profile/ },
+  { scenario: 'esp-failure', result: 'product', exit: 1, wifiKey: 'autopilot-lab-2026', reachesSignin: true, errorCode: '0x800705B4', attempts: 2 },
+  { scenario: 'retry-success', result: 'passed', exit: 0, wifiKey: 'autopilot-lab-2026', reachesSignin: true, attempts: 2 },
+  { scenario: 'no-profile', result: 'product', exit: 1, wifiKey: 'autopilot-lab-2026', reachesSignin: false, failureMatches: /Autopilot profile/ },
 ];
 
 export interface ScenarioRun { agent: AgentResult; report: any; state: SimState; out: string }
@@ -57,7 +57,7 @@ const windowsKeyDowns = (state: SimState) =>
 /** What a lab engineer would check after the run: verdict, exit code, report fields, and the device's own record. */
 export function checkScenario(e: Expectation, run: ScenarioRun): void {
   const { agent, report, state } = run;
-  const context = `${e.scenario}: ${agent.stderr.slice(-2000)}`;
+  const context = `${e.scenario}: ${JSON.stringify(report.failure ?? null)} ${agent.stderr.slice(-2000)}`;
   expect(report.result, context).toBe(e.result);
   expect(agent.code, context).toBe(e.exit);
   expect(windowsKeyDowns(state), context).toBe(e.reachesSignin ? 5 : 0);
