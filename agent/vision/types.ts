@@ -11,7 +11,14 @@ export type OsId = 'win10' | 'win11';
 /** A box in frame pixels. */
 export interface Box { x0: number; y0: number; x1: number; y1: number }
 
-export interface TextLine { text: string; box: Box; confidence: number }
+export interface TextLine {
+  text: string;
+  box: Box;
+  /** 0..1 */
+  confidence: number;
+  /** The line's words with their boxes (same pixels as the line), when OCR gave them. */
+  words?: { text: string; box: Box; confidence: number }[];
+}
 
 export interface QrPayload {
   /** The decoded text, as in the code (prefix included). */

@@ -1,0 +1,178 @@
+// Loads the screen catalog (flows/screens.yaml) and checks it, so a typo fails at start with the file and
+// the field named, not as a screen that silently never matches.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { OsId, ScreenId } from './types.ts';
+
+export const CATALOG_PATH = fileURLToPath(new URL('../../flows/screens.yaml', import.meta.url));
+
+/** Screen ids that the catalog describes by their texts (a black or uniform frame is no-signal before any text is read). */
+export const CATALOG_SCREENS = [
+  'no-signal', 'oobe-busy', 'oobe-region', 'oobe-keyboard', 'oobe-keyboard-second', 'oobe-network', 'oobe-eula',
+  'entra-signin', 'provisioning-options', 'provisioning-config', 'esp', 'provisioning-success',
+  'provisioning-failure', 'oobe-consumer-setup', 'msa-signin', 'oobe-device-name', 'oobe-privacy', 'windows-login',
+] as const satisfies readonly ScreenId[];
+
+const range = z.tuple([z.number().min(-255).max(255), z.number().min(-255).max(255)]);
+const LookSchema = z.strictObject({
+  luma: range.optional(),
+  /** blue minus red, of the frame's mean colour */
+  blueExcess: range.optional(),
+  /** green minus the larger of red and blue */
+  greenExcess: range.optional(),
+  /** red minus the larger of green and blue */
+  redExcess: range.optional(),
+});
+
+const AnchorSchema = z.strictObject({
+  text: z.string().min(1),
+  threshold: z.number().min(0.5).max(1),
+});
+
+const listArea = {
+  /** Items are below the lowest of these texts (the title, a paragraph). */
+  after: z.array(z.string().min(1)).min(1),
+  /** ... and above the lowest of these (the page's buttons). */
+  before: z.array(z.string().min(1)).default([]),
+  /** Item texts the page is known to show: an item read within OCR slips of one ("Setup" for "Set up",
+   * "us" for "US") is reported as that text. */
+  known: z.array(z.string().min(1)).default([]),
+};
+
+const FieldSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('label'),
+    label: z.string().min(1),
+    none: z.string().optional(),
+    format: z.enum(['text', 'elapsed']).default('text'),
+  }),
+  z.strictObject({
+    kind: z.literal('pattern'),
+    regex: z.string().min(1).refine((r) => { try { new RegExp(r, 'i'); return true; } catch { return false; } }, 'not a valid regular expression'),
+  }),
+  z.strictObject({ kind: z.literal('error-code') }),
+  z.strictObject({
+    kind: z.literal('message'),
+    /** matched: the oneOf text that matched; after: the lines under `anchor` */
+    from: z.enum(['matched', 'after']),
+    anchor: z.string().min(1).optional(),
+  }).refine((f) => f.from !== 'after' || f.anchor, { message: 'from: after needs an anchor text', path: ['anchor'] }),
+  z.strictObject({ kind: z.literal('list'), ...listArea, exclude: z.array(z.string().min(1)).default([]) }),
+  z.strictObject({ kind: z.literal('selected'), ...listArea }),
+  z.strictObject({
+    kind: z.literal('esp'),
+    phases: z.array(z.string().min(1)).min(1),
+    states: z.record(z.string().min(1), z.enum(['complete', 'in-progress', 'waiting', 'error', 'not-started'])),
+  }),
+]);
+
+const FieldsSchema = z.strictObject({
+  organization: FieldSchema.optional(),
+  profile: FieldSchema.optional(),
+  user: FieldSchema.optional(),
+  elapsed: FieldSchema.optional(),
+  errorCode: FieldSchema.optional(),
+  message: FieldSchema.optional(),
+  options: FieldSchema.optional(),
+  selected: FieldSchema.optional(),
+  networks: FieldSchema.optional(),
+  esp: FieldSchema.optional(),
+});
+
+const TextsSchema = z.strictObject({
+  anchors: z.array(AnchorSchema).default([]),
+  oneOf: z.array(AnchorSchema).default([]),
+  not: z.array(AnchorSchema).default([]),
+  buttons: z.array(z.string().min(1)).default([]),
+  fields: FieldsSchema.default({}),
+}).refine((t) => t.anchors.length + t.oneOf.length > 0, 'a screen needs at least one text in anchors or oneOf');
+
+const OsEntrySchema = z.object({
+  look: z.array(z.string().min(1)),
+  qr: z.enum(['required', 'optional', 'absent']).default('absent'),
+}).catchall(TextsSchema);
+
+const CatalogSchema = z.strictObject({
+  version: z.literal(1),
+  looks: z.record(z.string().min(1), LookSchema),
+  screens: z.strictObject(Object.fromEntries(CATALOG_SCREENS.map((id) => [id, z.strictObject({
+    win10: OsEntrySchema.optional(),
+    win11: OsEntrySchema.optional(),
+  })])) as unknown as Record<(typeof CATALOG_SCREENS)[number], z.ZodOptional<z.ZodType>>).partial(),
+});
+
+export type Anchor = z.infer<typeof AnchorSchema>;
+export type Look = z.infer<typeof LookSchema>;
+export type FieldSpec = z.infer<typeof FieldSchema>;
+export type FieldSpecs = z.infer<typeof FieldsSchema>;
+export type ScreenTexts = z.infer<typeof TextsSchema>;
+
+/** One screen as one OS shows it in one language. */
+export interface ScreenVariant {
+  screen: ScreenId;
+  os: OsId;
+  lang: string;
+  look: string[];
+  qr: 'required' | 'optional' | 'absent';
+  texts: ScreenTexts;
+}
+
+export interface Catalog {
+  looks: Record<string, Look>;
+  variants: ScreenVariant[];
+}
+
+/** Parses and checks catalog text; errors name the source and the field (e.g. screens.esp.win11.en-US.anchors.0.threshold). */
+export function parseCatalog(text: string, source = 'screens.yaml'): Catalog {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new Error(`${source}: not valid YAML: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const parsed = CatalogSchema.safeParse(doc);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
+    throw new Error(`${source}: invalid screen catalog: ${issues.join('; ')}`);
+  }
+  const looks = parsed.data.looks;
+  const variants: ScreenVariant[] = [];
+  for (const [screen, perOs] of Object.entries(parsed.data.screens) as [ScreenId, Record<string, unknown> | undefined][]) {
+    if (!perOs) continue;
+    for (const os of ['win10', 'win11'] as const) {
+      const entry = perOs[os] as (z.infer<typeof OsEntrySchema> | undefined);
+      if (!entry) continue;
+      for (const name of entry.look) {
+        if (!looks[name]) throw new Error(`${source}: invalid screen catalog: screens.${screen}.${os}.look: unknown look "${name}" (known: ${Object.keys(looks).join(', ')})`);
+      }
+      const { look, qr, ...langs } = entry;
+      const langNames = Object.keys(langs);
+      if (langNames.length === 0) throw new Error(`${source}: invalid screen catalog: screens.${screen}.${os}: no language (e.g. en-US)`);
+      for (const lang of langNames) {
+        if (!/^[a-z]{2}-[A-Z]{2}$/.test(lang)) throw new Error(`${source}: invalid screen catalog: screens.${screen}.${os}.${lang}: not a language tag like en-US`);
+        variants.push({ screen, os, lang, look, qr, texts: langs[lang] as ScreenTexts });
+      }
+    }
+  }
+  return { looks, variants };
+}
+
+const cache = new Map<string, Catalog>();
+
+/** Loads the catalog file (flows/screens.yaml unless told otherwise), once per path. */
+export function loadCatalog(path = CATALOG_PATH): Catalog {
+  let catalog = cache.get(path);
+  if (!catalog) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new Error(`screen catalog ${path} cannot be read: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    catalog = parseCatalog(text, path);
+    cache.set(path, catalog);
+  }
+  return catalog;
+}

@@ -1,0 +1,297 @@
+// What a recognized screen says: organization, profile, user, elapsed time, error code, message, the list
+// and its selected item, the ESP. Read only where the catalog says a field is; a field that cannot be read
+// is left out, never guessed.
+import type { FieldSpec, ScreenVariant } from './catalog.ts';
+import { bestMatch, normalizeText, pageText, rowsOf, linesCovering, textSimilarity, readingOrder } from './classifier.ts';
+import { colorUnder, type Rgb, type Thumb } from './preprocess.ts';
+import type { Box, EspPhase, ScreenFields, TextLine } from './types.ts';
+
+export interface FieldInput {
+  /** OCR lines, boxes in frame pixels. */
+  lines: TextLine[];
+  variant: ScreenVariant;
+  /** The oneOf text that matched (a busy screen's message). */
+  matchedOneOf: string | null;
+  thumb: Thumb;
+  /** The page's background colour (the frame's median colour). */
+  page: Rgb;
+  height: number;
+}
+
+type Word = { text: string; confidence: number };
+type LineWithWords = TextLine & { words?: (Word & { box: Box })[] };
+
+export function readFields(input: FieldInput): ScreenFields {
+  const out: ScreenFields = {};
+  const specs = input.variant.texts.fields;
+  const labels = Object.values(specs).filter((s): s is Extract<FieldSpec, { kind: 'label' }> => s?.kind === 'label').map((s) => s.label);
+  for (const [name, spec] of Object.entries(specs) as [keyof ScreenFields, FieldSpec | undefined][]) {
+    if (!spec) continue;
+    const value = readOne(spec, input, labels);
+    if (value !== undefined) (out as Record<string, unknown>)[name] = value;
+  }
+  return out;
+}
+
+function readOne(spec: FieldSpec, input: FieldInput, labels: string[]): unknown {
+  switch (spec.kind) {
+    case 'label': {
+      const raw = valueAfterLabel(input.lines, spec.label, labels);
+      if (raw === undefined) return undefined;
+      if (spec.none !== undefined && normalizeText(raw) === normalizeText(spec.none)) return '';
+      if (spec.format === 'elapsed') return parseElapsed(raw);
+      return raw === '' ? undefined : raw;
+    }
+    case 'pattern': {
+      const re = new RegExp(spec.regex, 'i');
+      for (const line of readingOrder(input.lines)) {
+        const m = re.exec(line.text.trim());
+        if (m?.[1]?.trim()) return m[1].trim();
+      }
+      return undefined;
+    }
+    case 'error-code': return findErrorCode(input.lines);
+    case 'message': {
+      if (spec.from === 'matched') return input.matchedOneOf ?? undefined;
+      return linesAfter(input.lines, spec.anchor!);
+    }
+    case 'list': {
+      const items = listLines(input, spec.after, spec.before, spec.exclude).map(cleanText).filter((t) => t.length > 0);
+      return items.length ? items.map((t) => snap(t, spec.known)) : undefined;
+    }
+    case 'selected': {
+      const item = selectedItem(input, spec.after, spec.before);
+      return item === undefined ? undefined : snap(item, spec.known);
+    }
+    case 'esp': return readEsp(input.lines, spec.phases, spec.states, input.variant.texts.buttons);
+  }
+}
+
+/** The known text that an OCR reading is within slips of (case, a lost space, a letter), else the reading. */
+function snap(text: string, known: string[]): string {
+  const t = normalizeText(text);
+  let best: string | null = null, bestSim = 0.85;
+  for (const k of known) {
+    const sim = textSimilarity(t, normalizeText(k));
+    if (sim >= bestSim) { best = k; bestSim = sim; }
+  }
+  return best ?? text;
+}
+
+// ---------------------------------------------------------------- labels
+
+/** The label of a line and what follows it: "Organization: Contoso" or "Organization  Contoso". */
+function splitLabel(text: string, label: string): string | undefined {
+  const nl = normalizeText(label);
+  const colon = text.indexOf(':');
+  if (colon > 0 && textSimilarity(normalizeText(text.slice(0, colon)), nl) >= 0.8) return text.slice(colon + 1).trim();
+  const words = text.trim().split(/\s+/);
+  const n = label.trim().split(/\s+/).length;
+  if (words.length < n) return undefined;
+  const head = normalizeText(words.slice(0, n).join(' ')).replace(/[:;.,]+$/, '');
+  if (textSimilarity(head, nl) < 0.8) return undefined;
+  return words.slice(n).join(' ').replace(/^[:;.\-–]+\s*/, '').trim();
+}
+
+const isLabelLine = (text: string, labels: string[]) => labels.some((l) => splitLabel(text, l) !== undefined);
+
+/** The value of a label: after it on its line, else the next text to its right, else the line right under it. */
+export function valueAfterLabel(lines: TextLine[], label: string, labels: string[] = [label]): string | undefined {
+  const rows = rowsOf(lines);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    for (let i = 0; i < row.length; i++) {
+      const rest = splitLabel(row[i].text, label);
+      if (rest === undefined) continue;
+      if (rest) return rest;
+      const right = row.slice(i + 1).map((l) => l.text.trim()).join(' ').trim();
+      if (right) return right.replace(/^[:;\-–]+\s*/, '');
+      const below = rows[r + 1]?.[0];
+      const h = row[i].box.y1 - row[i].box.y0;
+      if (below && below.box.y0 - row[i].box.y1 < 1.5 * h && Math.abs(below.box.x0 - row[i].box.x0) < 2 * h && !isLabelLine(below.text, labels)) {
+        return below.text.trim();
+      }
+      return '';
+    }
+  }
+  return undefined;
+}
+
+/** h:mm:ss (or m:ss) with OCR's O/o→0 and l/I→1 fixed inside the time; "NaN" as shown; else undefined. */
+export function parseElapsed(raw: string): string | undefined {
+  const t = raw.trim();
+  if (/^nan$/i.test(t)) return 'NaN';
+  const m = /(^|\s)([\dOolI|]{1,3}[:;][\dOolI|]{2}(?:[:;][\dOolI|]{2})?)(?=\s|$)/.exec(t);
+  if (!m) return undefined;
+  const fixed = m[2].replace(/[Oo]/g, '0').replace(/[lI|]/g, '1').replace(/;/g, ':');
+  return /^\d{1,3}:[0-5]\d(:[0-5]\d)?$/.test(fixed) ? fixed : undefined;
+}
+
+/**
+ * The error code on the page: 0x + 8 hex digits, O→0 and l/I→1 fixed inside the code only. A line that is
+ * the "Error code:" detail is read first, then other lines naming an error, larger text before smaller
+ * (small text is where OCR takes B for 8).
+ */
+export function findErrorCode(lines: TextLine[]): string | undefined {
+  const height = (l: TextLine) => l.box.y1 - l.box.y0;
+  const rank = (l: TextLine) => (/^\W*error\s*code/i.test(l.text) ? 0 : /error/i.test(l.text) ? 1 : 2);
+  const ordered = [...readingOrder(lines)].sort((a, b) => rank(a) - rank(b) || height(b) - height(a));
+  for (const line of ordered) {
+    const code = parseErrorCode(line.text);
+    if (code) return code;
+  }
+  return undefined;
+}
+
+export function parseErrorCode(text: string): string | undefined {
+  const re = /(?:^|[^0-9A-Za-z])[0Oo][xX×]\s?([0-9A-Fa-fOolI|]{8})(?![0-9A-Za-z])/g;
+  for (const m of text.matchAll(re)) {
+    const digits = m[1].replace(/[Oo]/g, '0').replace(/[lI|]/g, '1');
+    if (/^[0-9A-Fa-f]{8}$/.test(digits)) return `0x${digits.toUpperCase()}`;
+  }
+  return undefined;
+}
+
+/** The lines of the paragraph right under an anchor text (e.g. the failure title). */
+function linesAfter(lines: TextLine[], anchor: string): string | undefined {
+  const page = pageText(lines);
+  const m = bestMatch(normalizeText(anchor), page.text);
+  if (m.similarity < 0.8) return undefined;
+  const covered = linesCovering(page, m.start, m.end);
+  if (covered.length === 0) return undefined;
+  let last = covered[covered.length - 1].box;
+  const h = last.y1 - last.y0;
+  const out: string[] = [];
+  for (const line of page.lines) {
+    if (line.box.y0 < last.y1 - 2 || covered.includes(line)) continue;
+    if (line.box.y0 - last.y1 > 1.6 * h) break;
+    if (/:/.test(line.text) && out.length > 0) break;
+    out.push(line.text.trim());
+    last = line.box;
+  }
+  return out.length ? out.join(' ') : undefined;
+}
+
+// ---------------------------------------------------------------- lists
+
+/** Drops icon noise that OCR reads around a list label: short low-confidence words at either end. */
+function cleanText(line: LineWithWords): string {
+  const words = line.words?.length ? [...line.words] : line.text.split(/\s+/).map((t) => ({ text: t, confidence: line.confidence }));
+  const junk = (w: Word) => !/[\p{L}\p{N}]/u.test(w.text) || (w.confidence < 0.75 && !/\p{L}{3,}/u.test(w.text));
+  while (words.length > 1 && junk(words[0])) words.shift();
+  while (words.length > 1 && junk(words[words.length - 1])) words.pop();
+  return words.map((w) => w.text).join(' ').trim();
+}
+
+function lineMatches(line: TextLine, texts: string[], min = 0.85): boolean {
+  const t = normalizeText(cleanText(line));
+  return texts.some((x) => textSimilarity(t, normalizeText(x)) >= min);
+}
+
+/** Lines below the lowest `after` text and above the highest `before` button, that are not `exclude`d. */
+function listLines(input: FieldInput, after: string[], before: string[], exclude: string[]): TextLine[] {
+  const page = pageText(input.lines);
+  let top = -1;
+  const anchorLines = new Set<TextLine>();
+  for (const a of after) {
+    const m = bestMatch(normalizeText(a), page.text);
+    if (m.similarity < 0.8) continue;
+    for (const l of linesCovering(page, m.start, m.end)) { anchorLines.add(l); top = Math.max(top, l.box.y1); }
+  }
+  if (top < 0) return [];
+  // The page's own buttons are its lowest lines; the same label may also be an in-list control (a network's Next).
+  let bottom = input.height;
+  const buttonLines = page.lines.filter((l) => l.box.y0 > top && lineMatches(l, before));
+  if (buttonLines.length) bottom = Math.max(...buttonLines.map((l) => l.box.y0));
+  const buttons = input.variant.texts.buttons;
+  return page.lines.filter((l) => !anchorLines.has(l) && l.box.y0 >= top - 1 && l.box.y1 <= bottom + 1
+    && readable(l) && !masked(l.text) && !lineMatches(l, exclude) && !lineMatches(l, buttons));
+}
+
+/** A line OCR is sure of, or one with a real word in it (not icon or dot noise such as "oe"). */
+const readable = (l: TextLine) => l.confidence >= 0.7 || (l.confidence >= 0.5 && /[\p{L}\p{N}]{3,}/u.test(l.text));
+
+/** What a masked password box shows (dots that OCR reads as 0, o, e, *). */
+function masked(text: string): boolean {
+  const t = text.replace(/\s+/g, '');
+  return t.length >= 2 && /^[•●∙·*0oOeé°.]+$/u.test(t);
+}
+
+/**
+ * The list line drawn on a filled background that stands out from the page (the selected item); when the
+ * item has a second line (a description), its first line.
+ */
+function selectedItem(input: FieldInput, after: string[], before: string[]): string | undefined {
+  for (const line of listLines(input, after, before, [])) {
+    const bg = backgroundOf(input.thumb, line.box);
+    if (!bg) continue;
+    const saturation = Math.max(bg.r, bg.g, bg.b) - Math.min(bg.r, bg.g, bg.b);
+    const distance = Math.hypot(bg.r - input.page.r, bg.g - input.page.g, bg.b - input.page.b);
+    if (saturation >= 40 && distance >= 40) return cleanText(line) || undefined;
+  }
+  return undefined;
+}
+
+/** The colour around a text line: a strip left of it and a strip above it (its padding). */
+function backgroundOf(thumb: Thumb, box: Box): Rgb | null {
+  const h = box.y1 - box.y0;
+  const left = colorUnder(thumb, { x0: box.x0 - 1.0 * h, y0: box.y0, x1: box.x0 - 0.35 * h, y1: box.y1 });
+  const above = colorUnder(thumb, { x0: box.x0, y0: box.y0 - 0.75 * h, x1: box.x1, y1: box.y0 - 0.3 * h });
+  if (!left || !above) return left ?? above;
+  return { r: (left.r + above.r) / 2, g: (left.g + above.g) / 2, b: (left.b + above.b) / 2 };
+}
+
+// ---------------------------------------------------------------- ESP
+
+/** A row's text split into a name and a state at its end (the state a known one, or a count "(1 of 3 ...)"). */
+function splitState(words: string[], states: Record<string, string>): { name: string; state: string } {
+  const known = Object.entries(states).map(([text, state]) => ({ text: normalizeText(text), state }));
+  for (let k = Math.min(words.length, 6); k >= 1; k--) {
+    const tail = normalizeText(words.slice(words.length - k).join(' '));
+    const name = words.slice(0, words.length - k).join(' ');
+    const count = /\(?\d+ of \d+\b.*\)?$/.exec(tail);
+    let bestState: string | null = null, bestSim = 0;
+    for (const s of known) {
+      const sim = textSimilarity(tail, s.text);
+      if (sim >= 0.8 && sim > bestSim) { bestSim = sim; bestState = s.state; }
+      // "Working on it... (1 of 3 installed)": a known state followed by a count
+      if (count && count.index > 0 && textSimilarity(tail.slice(0, count.index).trim(), s.text) >= 0.8 && bestSim < 0.8) { bestSim = 0.8; bestState = s.state; }
+    }
+    if (!bestState && count && count.index === 0) bestState = 'in-progress';
+    if (bestState) return { name: name.trim(), state: bestState };
+  }
+  return { name: words.join(' '), state: 'unknown' };
+}
+
+/** A row's words without the status icon that OCR reads in front of a name ("®", "O", "[J"). */
+function rowWords(row: TextLine[]): string[] {
+  const words = row.map((l) => l.text.trim()).join(' ').split(/\s+/).filter(Boolean);
+  while (words.length > 1 && words[0].length <= 2 && !/^\(?\d/.test(words[0])) words.shift();
+  return words;
+}
+
+function readEsp(lines: TextLine[], phases: string[], states: Record<string, string>, buttons: string[]): { phases: EspPhase[] } | undefined {
+  const rows = rowsOf(lines).map((row) => ({ row, words: rowWords(row) }));
+  const found: { index: number; phase: EspPhase }[] = [];
+  for (let r = 0; r < rows.length; r++) {
+    const words = rows[r].words;
+    for (const name of phases) {
+      const n = name.split(/\s+/).length;
+      if (words.length < n || textSimilarity(normalizeText(words.slice(0, n).join(' ')), normalizeText(name)) < 0.8) continue;
+      const { state } = splitState(words.slice(n), states);
+      found.push({ index: r, phase: { name, state, items: [] } });
+      break;
+    }
+  }
+  if (found.length === 0) return undefined;
+  for (let p = 0; p < found.length; p++) {
+    const end = found[p + 1]?.index ?? rows.length;
+    for (let r = found[p].index + 1; r < end; r++) {
+      const text = rows[r].words.join(' ');
+      if (buttons.some((b) => textSimilarity(normalizeText(text), normalizeText(b)) >= 0.85)) continue;
+      const item = splitState(rows[r].words, states);
+      if (item.name && item.state !== 'unknown') found[p].phase.items.push(item);
+    }
+  }
+  return { phases: found.map((f) => f.phase) };
+}

@@ -1,0 +1,199 @@
+// The agent's vision on real Windows 11 screenshots (test/fixtures/real, labels.tsv), on frames with no
+// signal, and on QR codes of both Autopilot payload shapes: real tesseract.js, real zxing-wasm, real pixels.
+
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareZXingModule as prepareWriter, writeBarcode } from 'zxing-wasm/writer';
+import { loadCatalog, parseCatalog, CATALOG_PATH } from '../agent/vision/catalog.ts';
+import { parseErrorCode, parseElapsed } from '../agent/vision/fields.ts';
+import { assembleQrBlocks, readQrPayload } from '../agent/vision/qr.ts';
+import { Recognizer, findAllText, findText } from '../agent/vision/recognizer.ts';
+import type { Recognition } from '../agent/vision/types.ts';
+
+const FIXTURES = join(import.meta.dirname, 'fixtures', 'real');
+const labels = readFileSync(join(FIXTURES, 'labels.tsv'), 'utf8').split('\n')
+  .filter((l) => l.trim() && !l.startsWith('#'))
+  .map((l) => { const [file, screen, os] = l.split('\t'); return { file, screen, os }; });
+
+let recognizer: Recognizer;
+const read = new Map<string, Promise<Recognition>>();
+const recOf = (file: string) => {
+  let p = read.get(file);
+  if (!p) { p = recognizer.read(readFileSync(join(FIXTURES, file))); read.set(file, p); }
+  return p;
+};
+
+beforeAll(async () => { recognizer = await Recognizer.create({ workers: 1 }); });
+afterAll(async () => { await recognizer?.close(); });
+
+describe('real Windows 11 screenshots', () => {
+  it('has labels for the fixtures', () => {
+    expect(labels.length).toBeGreaterThanOrEqual(6);
+  });
+
+  for (const { file, screen, os } of labels) {
+    it(`${file} is ${screen} on ${os}`, async () => {
+      const rec = await recOf(file);
+      expect({ screen: rec.screen, os: rec.os }).toEqual({ screen, os });
+      expect(rec.confidence).toBeGreaterThanOrEqual(0.8);
+      expect(rec.width).toBe(1018);
+      expect(rec.height).toBe(764);
+    });
+  }
+
+  it('reads the selected list item (the one on the accent fill), the busy message', async () => {
+    expect((await recOf('16_system_locale_1.png')).fields.selected).toBe('United States');
+    expect((await recOf('22_system_keyboard.png')).fields.selected).toBe('US');
+    expect((await recOf('30_personal_use.png')).fields.selected).toBe('Set up for personal use');
+    expect((await recOf('14_moment_1_message.png')).fields.message).toBe('Just a moment...');
+    expect((await recOf('24_check_update_1_message.png')).fields.message).toBe('Checking for updates');
+  });
+
+  it('locates buttons and list items in frame pixels, so a click lands on them', async () => {
+    const region = await recOf('16_system_locale_1.png');
+    const yes = findText(region, 'Yes')!;
+    const centre = { x: (yes.x0 + yes.x1) / 2, y: (yes.y0 + yes.y1) / 2 };
+    // The Yes button of that screenshot spans x 798..926, y 634..674.
+    expect(centre.x).toBeGreaterThan(798); expect(centre.x).toBeLessThan(926);
+    expect(centre.y).toBeGreaterThan(634); expect(centre.y).toBeLessThan(674);
+    const albania = findText(region, 'Albania')!;
+    expect(albania.y0).toBeGreaterThan(380); expect(albania.y1).toBeLessThan(420);
+    expect(findText(region, 'Provision')).toBeNull();
+    // A link label read as a whole line counts as a control, not as words inside a sentence.
+    const name = await recOf('28_hostname.png');
+    expect(findAllText(name, 'Skip for now')[0]?.wholeLine).toBe(true);
+  });
+});
+
+describe('frames with nothing on them', () => {
+  it('a black frame is no-signal, read without OCR', async () => {
+    const black = await sharp({ create: { width: 1920, height: 1080, channels: 3, background: '#000000' } }).jpeg().toBuffer();
+    const rec = await recognizer.read(black);
+    expect(rec.screen).toBe('no-signal');
+    expect(rec.os).toBeNull();
+    expect(rec.lines).toEqual([]);
+    expect(rec.ms).toBeLessThan(200);
+  });
+
+  it('a uniform grey frame with alpha is no-signal too', async () => {
+    const grey = await sharp({ create: { width: 1280, height: 720, channels: 4, background: { r: 90, g: 90, b: 90, alpha: 0.5 } } }).png().toBuffer();
+    expect((await recognizer.read(grey)).screen).toBe('no-signal');
+  });
+
+  it('a frame equal to the last one costs almost nothing', async () => {
+    const img = readFileSync(join(FIXTURES, '16_system_locale_1.png'));
+    const first = await recognizer.read(img);
+    const again = await recognizer.read(Buffer.from(img));
+    expect(again.screen).toBe(first.screen);
+    expect(again.ms).toBeLessThan(20);
+  });
+});
+
+// ---------------------------------------------------------------- QR codes
+
+const require = createRequire(import.meta.url);
+const ZTD = '6f1d0b3e-2c4a-4d8e-9b7f-1a2b3c4d5e6f';
+const SERIAL = 'PF3X9K2L';
+
+async function qrPng(text: string, px = 8): Promise<Buffer> {
+  const res = await writeBarcode(text, { format: 'QRCode', scale: px, withQuietZones: true });
+  if (!res.image) throw new Error(`QR writer: ${res.error}`);
+  return Buffer.from(await res.image.arrayBuffer());
+}
+
+/** QR codes placed on a Windows-10-blue page, as a grabber would show them. */
+async function page(qrs: Buffer[]): Promise<Buffer> {
+  const composite = qrs.map((input, i) => ({ input, left: 120 + i * 520, top: 200 }));
+  return sharp({ create: { width: 1280, height: 720, channels: 3, background: '#003e92' } }).composite(composite).jpeg({ quality: 90 }).toBuffer();
+}
+
+describe('QR payloads', () => {
+  beforeAll(async () => {
+    const bytes = readFileSync(require.resolve('zxing-wasm/writer/zxing_writer.wasm'));
+    const wasmBinary = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    await prepareWriter({ overrides: { wasmBinary }, fireImmediately: true });
+  });
+
+  it('reads ZtdId and SerialNumber from the flat shape, after a prefix', async () => {
+    const text = `AUTOPILOT:${JSON.stringify({ Version: '1.0.0', Id: 'c0ffee00-0000-4000-8000-000000000001', ZtdId: ZTD, PKID: '', SerialNumber: SERIAL, SequenceBlockNumber: 1, TotalBlocks: 1 })}`;
+    const qr = await readQrPayload(await page([await qrPng(text)]));
+    expect(qr).toEqual({ raw: text, ztdId: ZTD, serialNumber: SERIAL });
+  });
+
+  it('reads them from inside BlockSequence', async () => {
+    const text = JSON.stringify({ BlockSequence: { Id: 'x', ZtdId: ZTD, PKID: '', SerialNumber: SERIAL, HardwareId: '', SequenceBlockNumber: 1, TotalBlocks: 1 } });
+    const qr = await readQrPayload(await page([await qrPng(text)]));
+    expect(qr?.ztdId).toBe(ZTD);
+    expect(qr?.serialNumber).toBe(SERIAL);
+  });
+
+  it('puts a payload of two blocks together in SequenceBlockNumber order', async () => {
+    const block = (n: number, extra: object) => JSON.stringify({ BlockSequence: { Id: 'x', PKID: '', HardwareId: `part${n}`, SequenceBlockNumber: n, TotalBlocks: 2, ...extra } });
+    const first = block(1, { ZtdId: ZTD });
+    const second = block(2, { SerialNumber: SERIAL });
+    // Drawn second block first: the order on screen does not count.
+    const qr = await readQrPayload(await page([await qrPng(second, 6), await qrPng(first, 6)]));
+    expect(qr).toEqual({ raw: `${first}\n${second}`, ztdId: ZTD, serialNumber: SERIAL });
+    // One block of two is not a payload yet.
+    expect(assembleQrBlocks([second])).toBeNull();
+  });
+
+  it('gives null for an image without a QR code and for text that is not JSON', async () => {
+    expect(await readQrPayload(await page([]))).toBeNull();
+    expect(assembleQrBlocks(['hello world'])).toBeNull();
+  });
+});
+
+describe('field parsing', () => {
+  it('fixes O/l/I only inside an error code', () => {
+    expect(parseErrorCode('Error code: Ox8OO7O5B4')).toBe('0x800705B4');
+    expect(parseErrorCode('Something went wrong. Error code: 0x80l8OO14.')).toBe('0x80180014');
+    expect(parseErrorCode('0x800705B')).toBeUndefined();
+    expect(parseErrorCode('Organization: Contoso')).toBeUndefined();
+  });
+
+  it('reads elapsed time as h:mm:ss, NaN as shown, nothing else', () => {
+    expect(parseElapsed('0:41:07')).toBe('0:41:07');
+    expect(parseElapsed('O:4l:O7')).toBe('0:41:07');
+    expect(parseElapsed('NaN')).toBe('NaN');
+    expect(parseElapsed('about an hour')).toBeUndefined();
+  });
+});
+
+describe('the screen catalog', () => {
+  it('loads flows/screens.yaml with both OSes for every screen of the path', () => {
+    const catalog = loadCatalog();
+    for (const screen of ['oobe-region', 'entra-signin', 'provisioning-options', 'provisioning-config', 'esp', 'provisioning-success', 'provisioning-failure']) {
+      expect(catalog.variants.filter((v) => v.screen === screen).map((v) => v.os).sort()).toEqual(['win10', 'win11']);
+    }
+  });
+
+  it('names the file and the field that is wrong', () => {
+    const text = readFileSync(CATALOG_PATH, 'utf8');
+    expect(() => parseCatalog(text.replace('kind: error-code', 'kind: error-codes'), 'flows/screens.yaml'))
+      .toThrow(/flows\/screens\.yaml: .*screens\.esp\.win1[01]\.en-US\.fields\.errorCode\.kind/);
+    expect(() => parseCatalog(text.replace('look: [light]', 'look: [lite]'), 'flows/screens.yaml'))
+      .toThrow(/unknown look "lite"/);
+  });
+});
+
+describe('autopilot-hil classify', () => {
+  it('prints one JSON line per image and exits 64 naming a missing file', async () => {
+    const run = promisify(execFile);
+    const bin = join(import.meta.dirname, '..', 'bin', 'autopilot-hil.js');
+    const missing = join(FIXTURES, 'no-such-frame.png');
+    const err = await run(process.execPath, [bin, 'classify', '--json', join(FIXTURES, '16_system_locale_1.png'), missing])
+      .then(() => null, (e: { code: number; stdout: string; stderr: string }) => e);
+    expect(err?.code).toBe(64);
+    const lines = err!.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ screen: 'oobe-region', os: 'win11', fields: { selected: 'United States' } });
+    expect(typeof lines[0].ms).toBe('number');
+    expect(lines[1]).toEqual({ file: missing, error: 'file not found' });
+    expect(err!.stderr).toContain('no-such-frame.png');
+  });
+});
