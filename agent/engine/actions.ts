@@ -66,6 +66,7 @@ async function clickBox(ctx: RunContext, obs: Observation, box: Box): Promise<vo
 async function locate(ctx: RunContext, obs: Observation, label: string): Promise<{ obs: Observation; box: Box }> {
   let current = obs;
   for (let tries = 0; tries < 4; tries++) {
+    current = await ctx.observer.withAllText(current);
     const box = ctx.findText(current.rec, label);
     if (box) return { obs: current, box };
     current = await ctx.observer.look();
@@ -98,7 +99,8 @@ const pressButton: Action = async (ctx, obs) => {
 };
 
 /** Wired: Next once connected. Wi-Fi: select the network, Connect, type the key, Next. Decided by what shows. */
-const connectNetwork: Action = async (ctx, obs) => {
+const connectNetwork: Action = async (ctx, seen) => {
+  const obs = await ctx.observer.withAllText(seen);
   const connected = obs.rec.lines.some((l) => /\bconnected\b/i.test(l.text));
   if (connected) {
     await press(ctx, obs, 'Next');

@@ -5,7 +5,8 @@ import type { Recognition } from '../vision/types.ts';
 import { RunFailure } from './errors.ts';
 
 export interface ScreenReader {
-  read(image: Buffer): Promise<Recognition>;
+  /** Fast by default (the screen and its fields); `allText` reads every line of the page with its box. */
+  read(image: Buffer, opts?: { allText?: boolean }): Promise<Recognition>;
 }
 
 export interface Observation {
@@ -52,6 +53,23 @@ export class Observer {
     }
     this.last = { frame, hash, rec, changed: true };
     return this.last;
+  }
+
+  /**
+   * The same observation with every line of the page read (boxes in frame pixels), for finding what to click.
+   * Costs a whole-page OCR the first time for a frame; the reader caches it.
+   */
+  async withAllText(obs: Observation): Promise<Observation> {
+    let rec: Recognition;
+    try {
+      rec = await this.reader.read(obs.frame.data, { allText: true });
+    } catch (err) {
+      throw new RunFailure('infrastructure', `OCR failed on frame ${obs.frame.seq}: ${(err as Error).message}`);
+    }
+    // Keep the fast classification: only the lines (and their boxes) come from the whole-page read.
+    const full = { ...obs, rec: { ...obs.rec, lines: rec.lines } };
+    if (this.last && this.last.hash === obs.hash) this.last = { ...this.last, rec: full.rec };
+    return full;
   }
 
   /**
