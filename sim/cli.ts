@@ -1,6 +1,7 @@
 // `autopilot-hil sim`: serves the virtual device until SIGINT or SIGTERM. With --json it prints one JSON line
 // when ready: {"serial","tcp","video","snapshot","state",...}. Bad usage or a bad scenario: exit 64.
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ImpairmentError, parseImpairments, type ImpairmentArgs, type Impairments } from './impair.ts';
 import { startSim, type RunningSim } from './main.ts';
 import { socatAvailable } from './pty.ts';
 import { ScenarioError, builtinScenarioNames } from './scenario.ts';
@@ -32,6 +33,18 @@ const program = new Command('autopilot-hil sim')
   .option('--speed <n>', 'simulated seconds per real second (overrides the scenario)', parsePositive('--speed'))
   .addOption(new Option('--size <WxH>', 'frame size in pixels').argParser(parseSize).default({ width: 1920, height: 1080 }, '1920x1080'))
   .option('--fps <n>', 'frames per second on /stream', parsePositive('--fps', 60), 5)
+  // What an HDMI grabber does to the video (sim/impair.ts); clicks still land on the device's own screen.
+  .option('--jpeg-quality <n>', 'JPEG quality of the video, 1..100 (default 90)')
+  .option('--out-size <WxH>', 'video frame size; the picture is resized into it (e.g. 1280x720, 1024x768)')
+  .option('--border <f>', 'black bars: a fraction of the video size on each side, or top,bottom,left,right')
+  .option('--overscan <f>', 'fraction cut from each edge of the picture, the rest scaled back up (e.g. 0.03)')
+  .option('--noise <n>', 'noise standard deviation in 0..255 levels (e.g. 8)')
+  .option('--blur <sigma>', 'gaussian blur sigma in video pixels (e.g. 0.8)')
+  .option('--brightness <f>', 'brightness multiplier (1 = none)')
+  .option('--contrast <f>', 'contrast around mid-grey (1 = none)')
+  .option('--tint <r,g,b>', 'colour multipliers per channel (e.g. 1.1,1,0.9)')
+  .option('--cursor', 'draw the mouse pointer where the absolute pointer last moved')
+  .option('--seed <n>', 'seed of the noise (same seed, same pixels)')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -42,7 +55,17 @@ async function main(): Promise<void> {
     const code = (err as { exitCode?: number; code?: string }).code;
     process.exit(code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : EXIT_USAGE);
   }
-  const o = program.opts<{ json?: boolean; scenario: string; serial?: string; speed?: number; size: { width: number; height: number }; fps: number }>();
+  const o = program.opts<{ json?: boolean; scenario: string; serial?: string; speed?: number; size: { width: number; height: number }; fps: number; cursor?: boolean } & ImpairmentArgs>();
+  let impair: Impairments | undefined;
+  try {
+    const { jpegQuality, outSize, border, overscan, noise, blur, brightness, contrast, tint, seed } = o;
+    const args: ImpairmentArgs = { jpegQuality, outSize, border, overscan, noise, blur, brightness, contrast, tint, seed };
+    impair = Object.values(args).some((v) => v !== undefined) ? parseImpairments(args) : undefined;
+  } catch (err) {
+    if (!(err instanceof ImpairmentError)) throw err;
+    process.stderr.write(`error: ${err.message}\n`);
+    process.exit(EXIT_USAGE);
+  }
   let serial: 'pty' | 'tcp';
   if (o.serial === undefined) {
     serial = socatAvailable() ? 'pty' : 'tcp';
@@ -60,8 +83,12 @@ async function main(): Promise<void> {
 
   let sim: RunningSim;
   try {
-    sim = await startSim({ scenario: o.scenario, speed: o.speed, serial, width: o.size.width, height: o.size.height, fps: o.fps });
+    sim = await startSim({ scenario: o.scenario, speed: o.speed, serial, width: o.size.width, height: o.size.height, fps: o.fps, impair, cursor: o.cursor });
   } catch (err) {
+    if (err instanceof ImpairmentError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exit(EXIT_USAGE);
+    }
     if (err instanceof ScenarioError) {
       process.stderr.write(`error: bad scenario: ${err.message}\n`);
       process.exit(EXIT_USAGE);
@@ -75,7 +102,8 @@ async function main(): Promise<void> {
   } else {
     const i = sim.info;
     process.stdout.write([
-      `virtual device running: scenario ${i.scenario}, ${i.width}x${i.height}`,
+      `virtual device running: scenario ${i.scenario}, ${i.width}x${i.height}`
+        + (impair || o.cursor ? ` (video ${i.videoWidth}x${i.videoHeight}, impaired as a grabber would)` : ''),
       ...(i.serial ? [`  serial (pty):  ${i.serial}`] : []),
       `  serial (tcp):  ${i.tcp}`,
       `  video:         ${i.video}`,

@@ -6,8 +6,9 @@ import { socatAvailable, startPty, type PtyBridge } from './pty.ts';
 import { layoutScreen, type ScreenLayout } from './render/layout.ts';
 import { renderFrame } from './render/paint.ts';
 import { resolveScenario } from './scenario.ts';
-import { serveBoard, type BoardProtocol } from './board.ts';
-import { FrameCache, startBoardServer, startVideoServer, type RunningServer } from './server.ts';
+import { serveBoard, type BoardProtocol, type HidSink } from './board.ts';
+import { geometryOf, impairFrame, impairsPicture, validateImpairments, type Impairments } from './impair.ts';
+import { FrameCache, startBoardServer, startVideoServer, type RunningServer, type VideoSource } from './server.ts';
 import { hitTest, type ScreenView } from './view.ts';
 
 export interface SimOptions {
@@ -22,6 +23,13 @@ export interface SimOptions {
   fps?: number;
   /** JPEG quality of the frames (default 90). */
   quality?: number;
+  /**
+   * What the HDMI grabber does to /stream and /snapshot (sim/impair.ts). The device's own screen does not change:
+   * the pointer's 0..1 still means the rendered frame, whatever the bars, overscan or scale of the video.
+   */
+  impair?: Impairments;
+  /** Draw the mouse pointer where the board's absolute pointer last moved, as a real screen shows it. */
+  cursor?: boolean;
 }
 
 export interface SimInfo {
@@ -35,6 +43,9 @@ export interface SimInfo {
   scenario: string;
   width: number;
   height: number;
+  /** The video's frame size (the device's unless `impair.scale` says otherwise). */
+  videoWidth: number;
+  videoHeight: number;
 }
 
 export interface RunningSim {
@@ -52,6 +63,8 @@ export async function startSim(opts: SimOptions = {}): Promise<RunningSim> {
   // Fail on a bad size now, not on the first frame.
   layoutScreen({ screen: 'no-signal', os: scenario.os, style: 'black', buttons: [], focus: null }, width, height);
   const serial = opts.serial ?? (socatAvailable() ? 'pty' : 'tcp');
+  const impair = opts.impair ? validateImpairments(opts.impair) : undefined;
+  const videoSize = impair ? geometryOf(impair, width, height) : { width, height }; // throws now on a picture left too small
 
   // Clicks land where the renderer put the controls: the layout is pure, so the device asks it directly.
   let lastLayout: { view: ScreenView; layout: ScreenLayout } | null = null;
@@ -65,7 +78,9 @@ export async function startSim(opts: SimOptions = {}): Promise<RunningSim> {
     hitTest: (view, x, y) => hitTest(layoutOf(view), x * width, y * height),
   });
 
-  const frames = new FrameCache(device, async (view) => (await renderFrame(view, { width, height, quality: opts.quality ?? 90 })).jpeg);
+  const quality = impair?.quality ?? opts.quality ?? 90;
+  const grabber = impairedVideo(device, { width, height, quality, impair, cursor: opts.cursor ?? false });
+  const frames = new FrameCache(grabber.source, grabber.render);
   const started: RunningServer[] = [];
   let pty: PtyBridge | null = null;
   let ptyBoard: BoardProtocol | null = null;
@@ -78,11 +93,11 @@ export async function startSim(opts: SimOptions = {}): Promise<RunningSim> {
   try {
     const video = await startVideoServer(device, frames, { fps: opts.fps ?? 5 });
     started.push(video);
-    const board = await startBoardServer(device);
+    const board = await startBoardServer(grabber.sink);
     started.push(board);
     if (serial === 'pty') {
       pty = await startPty();
-      ptyBoard = serveBoard(pty.stream, device);
+      ptyBoard = serveBoard(pty.stream, grabber.sink);
     }
     const base = `http://${video.address}`;
     return {
@@ -95,6 +110,8 @@ export async function startSim(opts: SimOptions = {}): Promise<RunningSim> {
         scenario: scenario.name,
         width,
         height,
+        videoWidth: videoSize.width,
+        videoHeight: videoSize.height,
       },
       device,
       boards: () => [...(ptyBoard ? [ptyBoard] : []), ...board.boards],
@@ -104,4 +121,63 @@ export async function startSim(opts: SimOptions = {}): Promise<RunningSim> {
     await closeAll();
     throw err;
   }
+}
+
+/** JPEG quality of the clean frame that the impairments start from (the grabber sees a clean signal). */
+const SOURCE_QUALITY = 95;
+
+/**
+ * The video as the grabber delivers it: what the frame cache watches (a new frame when the view changes, or,
+ * with `cursor`, when the pointer moved), how it draws a frame, and the board's sink (the device, with the
+ * pointer's moves noted on the way when the cursor is drawn).
+ */
+function impairedVideo(device: VirtualDevice, o: { width: number; height: number; quality: number; impair?: Impairments; cursor: boolean }):
+  { source: VideoSource; render: (view: ScreenView) => Promise<Buffer>; sink: HidSink } {
+  const plain = async (view: ScreenView, quality: number) => (await renderFrame(view, { width: o.width, height: o.height, quality })).jpeg;
+  if (!o.impair && !o.cursor) return { source: device, render: (view) => plain(view, o.quality), sink: device };
+
+  let pointer: { x: number; y: number } | null = null;
+  let pointerMoves = 0;
+  const sink: HidSink = !o.cursor ? device : {
+    key: (code, down) => device.key(code, down),
+    releaseAll: () => device.releaseAll(),
+    pointerMove: (x, y) => {
+      device.pointerMove(x, y);
+      const at = { x: Math.min(1, Math.max(0, x)), y: Math.min(1, Math.max(0, y)) };
+      if (at.x !== pointer?.x || at.y !== pointer?.y) { pointer = at; pointerMoves++; }
+    },
+    pointerButton: (button, down) => device.pointerButton(button, down),
+    get keyboardOnline() { return device.keyboardOnline; },
+    getLeds: () => device.getLeds(),
+  };
+
+  // One number for "the picture changed": the device's view or the pointer.
+  let frameVersion = 0, seenView = -1, seenMoves = 0;
+  const source: VideoSource = {
+    view: () => device.view(),
+    get viewVersion() {
+      if (device.viewVersion !== seenView || pointerMoves !== seenMoves) {
+        seenView = device.viewVersion;
+        seenMoves = pointerMoves;
+        frameVersion++;
+      }
+      return frameVersion;
+    },
+    state: () => device.state(),
+  };
+
+  const render = async (view: ScreenView): Promise<Buffer> => {
+    // Read before any await: this is the version the cache asked for. No pointer on black or boot screens.
+    const showPointer = o.cursor && pointer && view.style !== 'black' && view.style !== 'spinner';
+    const imp: Impairments = {
+      ...o.impair,
+      quality: o.quality,
+      ...(showPointer ? { cursor: pointer! } : {}),
+      // Fresh noise for each new picture, the same for the same run.
+      seed: ((o.impair?.seed ?? 0) + frameVersion) >>> 0,
+    };
+    if (!impairsPicture(imp)) return plain(view, o.quality);
+    return impairFrame(await plain(view, SOURCE_QUALITY), imp);
+  };
+  return { source, render, sink };
 }
