@@ -1,14 +1,11 @@
-// Comparing what the screen says with what the run expects: case, spacing and punctuation do not count.
+// Comparing what the screen says with what the run expects: case, accents, spacing and punctuation do not
+// count (OCR and a person typing an expectation differ there), letters and digits do.
+import { normalizeText } from '../vision/classifier.ts';
 
-export function normalizeText(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9@.]+/g, ' ')
-    .trim();
+function comparable(text: string): string {
+  return normalizeText(text).replace(/[^a-z0-9@.]+/g, ' ').trim();
 }
 
 export function sameText(a: string | null | undefined, b: string | null | undefined): boolean {
-  return normalizeText(a ?? '') === normalizeText(b ?? '');
+  return comparable(a ?? '') === comparable(b ?? '');
 }
