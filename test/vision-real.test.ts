@@ -27,6 +27,8 @@ const recOf = (file: string) => {
   if (!p) { p = recognizer.read(readFileSync(join(FIXTURES, file))); read.set(file, p); }
   return p;
 };
+/** Every line of a screenshot, as the engine asks for them when it clicks. */
+const allTextOf = (file: string) => recognizer.read(readFileSync(join(FIXTURES, file)), { allText: true });
 
 beforeAll(async () => { recognizer = await Recognizer.create({ workers: 1 }); });
 afterAll(async () => { await recognizer?.close(); });
@@ -55,7 +57,9 @@ describe('real Windows 11 screenshots', () => {
   });
 
   it('locates buttons and list items in frame pixels, so a click lands on them', async () => {
-    const region = await recOf('16_system_locale_1.png');
+    const region = await allTextOf('16_system_locale_1.png');
+    expect(region.allText).toBe(true);
+    expect(region.screen).toBe('oobe-region');
     const yes = findText(region, 'Yes')!;
     const centre = { x: (yes.x0 + yes.x1) / 2, y: (yes.y0 + yes.y1) / 2 };
     // The Yes button of that screenshot spans x 798..926, y 634..674.
@@ -65,19 +69,30 @@ describe('real Windows 11 screenshots', () => {
     expect(albania.y0).toBeGreaterThan(380); expect(albania.y1).toBeLessThan(420);
     expect(findText(region, 'Provision')).toBeNull();
     // A link label read as a whole line counts as a control, not as words inside a sentence.
-    const name = await recOf('28_hostname.png');
+    const name = await allTextOf('28_hostname.png');
     expect(findAllText(name, 'Skip for now')[0]?.wholeLine).toBe(true);
+  });
+
+  it('reads only the title where the title tells the screen, and every line when asked', async () => {
+    const fast = await recOf('16_system_locale_1.png');
+    expect(fast.regionsRead).toEqual(['w11-title']);
+    expect(findText(fast, 'Is this the right country or region?')).not.toBeNull();
+    expect(findText(fast, 'Afghanistan')).toBeNull();
+    const all = await allTextOf('16_system_locale_1.png');
+    expect(all.lines.length).toBeGreaterThan(fast.lines.length);
+    expect(findText(all, 'Afghanistan')).not.toBeNull();
   });
 });
 
 describe('frames with nothing on them', () => {
   it('a black frame is no-signal, read without OCR', async () => {
     const black = await sharp({ create: { width: 1920, height: 1080, channels: 3, background: '#000000' } }).jpeg().toBuffer();
+    const before = recognizer.counts.ocrJobs;
     const rec = await recognizer.read(black);
     expect(rec.screen).toBe('no-signal');
     expect(rec.os).toBeNull();
     expect(rec.lines).toEqual([]);
-    expect(rec.ms).toBeLessThan(200);
+    expect(recognizer.counts.ocrJobs).toBe(before);
   });
 
   it('a uniform grey frame with alpha is no-signal too', async () => {
@@ -85,12 +100,52 @@ describe('frames with nothing on them', () => {
     expect((await recognizer.read(grey)).screen).toBe('no-signal');
   });
 
-  it('a frame equal to the last one costs almost nothing', async () => {
-    const img = readFileSync(join(FIXTURES, '16_system_locale_1.png'));
-    const first = await recognizer.read(img);
-    const again = await recognizer.read(Buffer.from(img));
-    expect(again.screen).toBe(first.screen);
-    expect(again.ms).toBeLessThan(20);
+});
+
+describe('frames that did not change', () => {
+  const keyboard = readFileSync(join(FIXTURES, '22_system_keyboard.png'));
+
+  it('a frame with the same bytes as the last one is not read again, and how long it stayed is told', async () => {
+    const t = Date.parse('2026-01-01T10:00:00Z');
+    const first = await recognizer.read(keyboard, { at: t });
+    const before = recognizer.counts;
+    const again = await recognizer.read(Buffer.from(keyboard), { at: t + 90_000 });
+    expect(again).toMatchObject({ screen: first.screen, os: first.os, fields: first.fields, frozenMs: 90_000 });
+    expect(recognizer.counts).toMatchObject({ newFrames: before.newFrames, sameBytes: before.sameBytes + 1, ocrJobs: before.ocrJobs });
+  });
+
+  it('the same picture encoded again (a grabber re-sending a still screen) is not read again either', async () => {
+    const t = Date.parse('2026-01-01T11:00:00Z');
+    const first = await recognizer.read(await sharp(keyboard).jpeg({ quality: 90 }).toBuffer(), { at: t });
+    const before = recognizer.counts;
+    const reencoded = await sharp(keyboard).jpeg({ quality: 75 }).toBuffer();
+    const again = await recognizer.read(reencoded, { at: t + 1000 });
+    expect(again).toMatchObject({ screen: first.screen, fields: first.fields, frozenMs: 0 });
+    expect(recognizer.counts).toMatchObject({ newFrames: before.newFrames, nearlySame: before.nearlySame + 1, ocrJobs: before.ocrJobs });
+  });
+
+  it('a picture that changed is read anew, and frozen time starts again', async () => {
+    const t = Date.parse('2026-01-01T12:00:00Z');
+    await recognizer.read(keyboard, { at: t });
+    await recognizer.read(keyboard, { at: t + 5000 });
+    const before = recognizer.counts;
+    const next = await recognizer.read(readFileSync(join(FIXTURES, '30_personal_use.png')), { at: t + 6000 });
+    expect(next).toMatchObject({ screen: 'oobe-consumer-setup', frozenMs: 0 });
+    expect(recognizer.counts.newFrames).toBe(before.newFrames + 1);
+  });
+});
+
+describe('the active picture', () => {
+  it('a screenshot inside black bars reads the same, with boxes in the frame\'s pixels', async () => {
+    const png = readFileSync(join(FIXTURES, '16_system_locale_1.png'));
+    // The 1018x764 picture pillarboxed into a 1366x764 frame, as a 16:9 grabber would show it.
+    const boxed = await sharp(png).extend({ left: 174, right: 174, background: '#000000' }).jpeg({ quality: 80 }).toBuffer();
+    const rec = await recognizer.read(boxed, { allText: true });
+    expect({ screen: rec.screen, os: rec.os, selected: rec.fields.selected }).toEqual({ screen: 'oobe-region', os: 'win11', selected: 'United States' });
+    expect(rec.activeArea).toEqual({ x0: 174, y0: 0, x1: 1192, y1: 764 });
+    const yes = findText(rec, 'Yes')!;
+    const centre = (yes.x0 + yes.x1) / 2;
+    expect(centre).toBeGreaterThan(798 + 174); expect(centre).toBeLessThan(926 + 174);
   });
 });
 

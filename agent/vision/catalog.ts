@@ -16,7 +16,25 @@ export const CATALOG_SCREENS = [
 ] as const satisfies readonly ScreenId[];
 
 const range = z.tuple([z.number().min(-255).max(255), z.number().min(-255).max(255)]);
+
+/** Region names: lower case words joined by dashes (`w11-title`). */
+const regionName = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'a region name such as w11-title');
+/** What a region of a screen is for: `title` is read first; texts and fields say `in:` which one they are in. */
+const roleName = z.enum(['title', 'body', 'list', 'footer', 'qr']);
+export type RegionRole = z.infer<typeof roleName>;
+
+const fraction = z.number().min(0).max(1);
+const RegionSchema = z.strictObject({
+  /** [x0, y0, x1, y1] as fractions of the active picture (the frame without letterbox bars), so any size works. */
+  box: z.tuple([fraction, fraction, fraction, fraction])
+    .refine(([x0, y0, x1, y1]) => x1 > x0 && y1 > y0, 'box must be [x0, y0, x1, y1] with x1 > x0 and y1 > y0'),
+  /** How OCR lays the region out: block (lines of one column, the default) or sparse (scattered labels: buttons). */
+  layout: z.enum(['block', 'sparse']).default('block'),
+});
+
 const LookSchema = z.strictObject({
+  /** Title regions to try first on a frame of this look, most likely first. */
+  titles: z.array(regionName).default([]),
   luma: range.optional(),
   /** blue minus red, of the frame's mean colour */
   blueExcess: range.optional(),
@@ -29,6 +47,8 @@ const LookSchema = z.strictObject({
 const AnchorSchema = z.strictObject({
   text: z.string().min(1),
   threshold: z.number().min(0.5).max(1),
+  /** The region (role) of the screen where the text is; the title unless told. */
+  in: roleName.default('title'),
 });
 
 const listArea = {
@@ -41,30 +61,50 @@ const listArea = {
   known: z.array(z.string().min(1)).default([]),
 };
 
+/** The region (role) a field is read from; the body unless told. */
+const fieldIn = { in: roleName.default('body') };
+
 const FieldSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('label'),
     label: z.string().min(1),
     none: z.string().optional(),
     format: z.enum(['text', 'elapsed']).default('text'),
+    ...fieldIn,
   }),
   z.strictObject({
     kind: z.literal('pattern'),
     regex: z.string().min(1).refine((r) => { try { new RegExp(r, 'i'); return true; } catch { return false; } }, 'not a valid regular expression'),
+    ...fieldIn,
   }),
-  z.strictObject({ kind: z.literal('error-code') }),
+  z.strictObject({
+    kind: z.literal('follows'),
+    /** The value is what follows this text on its line ("Welcome to ORG!"), found fuzzily. */
+    text: z.string().min(1),
+    threshold: z.number().min(0.5).max(1).default(0.8),
+    ...fieldIn,
+  }),
+  z.strictObject({
+    kind: z.literal('error-code'),
+    /** Codes the screens are known to show: a reading that OCR's look-alikes (8/B, 0/D) make one of them, and
+     * no other, is reported as that one. */
+    known: z.array(z.string().regex(/^0x[0-9A-F]{8}$/, 'an error code such as 0x800705B4')).default([]),
+    ...fieldIn,
+  }),
   z.strictObject({
     kind: z.literal('message'),
     /** matched: the oneOf text that matched; after: the lines under `anchor` */
     from: z.enum(['matched', 'after']),
     anchor: z.string().min(1).optional(),
+    ...fieldIn,
   }).refine((f) => f.from !== 'after' || f.anchor, { message: 'from: after needs an anchor text', path: ['anchor'] }),
-  z.strictObject({ kind: z.literal('list'), ...listArea, exclude: z.array(z.string().min(1)).default([]) }),
-  z.strictObject({ kind: z.literal('selected'), ...listArea }),
+  z.strictObject({ kind: z.literal('list'), ...listArea, exclude: z.array(z.string().min(1)).default([]), ...fieldIn }),
+  z.strictObject({ kind: z.literal('selected'), ...listArea, ...fieldIn }),
   z.strictObject({
     kind: z.literal('esp'),
     phases: z.array(z.string().min(1)).min(1),
     states: z.record(z.string().min(1), z.enum(['complete', 'in-progress', 'waiting', 'error', 'not-started'])),
+    ...fieldIn,
   }),
 ]);
 
@@ -92,10 +132,13 @@ const TextsSchema = z.strictObject({
 const OsEntrySchema = z.object({
   look: z.array(z.string().min(1)),
   qr: z.enum(['required', 'optional', 'absent']).default('absent'),
+  /** Where this screen's texts, fields and QR code are: role -> region name(s) of `regions`. */
+  regions: z.partialRecord(roleName, z.union([regionName, z.array(regionName).min(1)])),
 }).catchall(TextsSchema);
 
 const CatalogSchema = z.strictObject({
   version: z.literal(1),
+  regions: z.record(regionName, RegionSchema),
   looks: z.record(z.string().min(1), LookSchema),
   screens: z.strictObject(Object.fromEntries(CATALOG_SCREENS.map((id) => [id, z.strictObject({
     win10: OsEntrySchema.optional(),
@@ -104,6 +147,7 @@ const CatalogSchema = z.strictObject({
 });
 
 export type Anchor = z.infer<typeof AnchorSchema>;
+export type RegionSpec = z.infer<typeof RegionSchema>;
 export type Look = z.infer<typeof LookSchema>;
 export type FieldSpec = z.infer<typeof FieldSchema>;
 export type FieldSpecs = z.infer<typeof FieldsSchema>;
@@ -116,10 +160,13 @@ export interface ScreenVariant {
   lang: string;
   look: string[];
   qr: 'required' | 'optional' | 'absent';
+  /** Role -> the names of the catalog regions it covers (title always present). */
+  regions: Partial<Record<RegionRole, string[]>> & { title: string[] };
   texts: ScreenTexts;
 }
 
 export interface Catalog {
+  regions: Record<string, RegionSpec>;
   looks: Record<string, Look>;
   variants: ScreenVariant[];
 }
@@ -137,7 +184,12 @@ export function parseCatalog(text: string, source = 'screens.yaml'): Catalog {
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
     throw new Error(`${source}: invalid screen catalog: ${issues.join('; ')}`);
   }
-  const looks = parsed.data.looks;
+  const { looks, regions } = parsed.data;
+  const bad = (where: string, why: string) => new Error(`${source}: invalid screen catalog: ${where}: ${why}`);
+  const knownRegion = (where: string, name: string) => {
+    if (!regions[name]) throw bad(where, `unknown region "${name}" (known: ${Object.keys(regions).join(', ')})`);
+  };
+  for (const [name, look] of Object.entries(looks)) look.titles.forEach((r, i) => knownRegion(`looks.${name}.titles.${i}`, r));
   const variants: ScreenVariant[] = [];
   for (const [screen, perOs] of Object.entries(parsed.data.screens) as [ScreenId, Record<string, unknown> | undefined][]) {
     if (!perOs) continue;
@@ -147,16 +199,31 @@ export function parseCatalog(text: string, source = 'screens.yaml'): Catalog {
       for (const name of entry.look) {
         if (!looks[name]) throw new Error(`${source}: invalid screen catalog: screens.${screen}.${os}.look: unknown look "${name}" (known: ${Object.keys(looks).join(', ')})`);
       }
-      const { look, qr, ...langs } = entry;
+      const { look, qr, regions: roles, ...langs } = entry;
+      const where = `screens.${screen}.${os}`;
+      if (!roles.title) throw bad(`${where}.regions`, 'needs a title region');
+      const named: Partial<Record<RegionRole, string[]>> = {};
+      for (const [role, names] of Object.entries(roles) as [RegionRole, string | string[]][]) {
+        named[role] = typeof names === 'string' ? [names] : names;
+        named[role]!.forEach((n) => knownRegion(`${where}.regions.${role}`, n));
+      }
+      if (qr !== 'absent' && !named.qr) throw bad(`${where}.regions`, 'a screen with a QR code needs a qr region');
       const langNames = Object.keys(langs);
       if (langNames.length === 0) throw new Error(`${source}: invalid screen catalog: screens.${screen}.${os}: no language (e.g. en-US)`);
       for (const lang of langNames) {
         if (!/^[a-z]{2}-[A-Z]{2}$/.test(lang)) throw new Error(`${source}: invalid screen catalog: screens.${screen}.${os}.${lang}: not a language tag like en-US`);
-        variants.push({ screen, os, lang, look, qr, texts: langs[lang] as ScreenTexts });
+        const texts = langs[lang] as ScreenTexts;
+        // Every text and field must be in a region this OS entry names.
+        const roleOf = (path: string, role: RegionRole) => {
+          if (!named[role]) throw bad(`${where}.${lang}.${path}.in`, `no ${role} region in ${where}.regions`);
+        };
+        for (const kind of ['anchors', 'oneOf', 'not'] as const) texts[kind].forEach((a, i) => roleOf(`${kind}.${i}`, a.in));
+        for (const [name, spec] of Object.entries(texts.fields)) if (spec) roleOf(`fields.${name}`, spec.in);
+        variants.push({ screen, os, lang, look, qr, regions: named as ScreenVariant['regions'], texts });
       }
     }
   }
-  return { looks, variants };
+  return { regions, looks, variants };
 }
 
 const cache = new Map<string, Catalog>();

@@ -141,13 +141,22 @@ export function isNoSignal(stats: FrameStats): boolean {
 
 // ---------------------------------------------------------------- scoring
 
+/** Region name that stands for the whole active picture: reading it answers every text of every screen. */
+export const PAGE_REGION = 'page';
+
 export interface Candidate {
   variant: ScreenVariant;
-  /** Mean similarity of the anchors (and the best oneOf text), 0..1. */
+  /** Mean similarity of the anchors (and the best oneOf text) found so far, 0..1. */
   score: number;
-  /** Texts, not-texts and look all fit. */
+  /** Texts, not-texts and look all fit, and nothing is left to read. */
   passed: boolean;
   lookOk: boolean;
+  /** An anchor that was read is not there, a not-text is, or no oneOf text is where all of them were read. */
+  failed: boolean;
+  /** Some anchor or oneOf text of it was found: evidence for it. */
+  evidence: boolean;
+  /** Regions still to read before it can pass or fail (by name). */
+  pending: string[];
   /** Characters of anchor text found, weighted by similarity: the more specific screen wins a tie. */
   weight: number;
   /** The oneOf text that matched best (a busy screen's message). */
@@ -165,65 +174,113 @@ export interface Classification {
   qr?: QrPayload | null;
 }
 
-/** Scores every catalog screen against the page text and the frame's colour. */
-export function scoreCandidates(catalog: Catalog, lines: readonly TextLine[], stats: FrameStats): Candidate[] {
+/**
+ * Scores every catalog screen against the text read so far. `read` holds the regions read in full: a text
+ * that is missing counts against a screen only when its region was read (or the whole page was); a
+ * not-text counts for it only once its region was read. `lookTitles`: the title regions of the frame's look.
+ */
+export function scoreCandidates(catalog: Catalog, lines: readonly TextLine[], stats: FrameStats,
+  read: ReadonlySet<string> = new Set([PAGE_REGION]), lookTitles?: ReadonlySet<string>): Candidate[] {
   const text = pageText(lines).text;
   const memo = new Map<string, number>();
-  const sim = (a: Anchor) => {
-    const key = normalizeText(a.text);
+  const sim = (t: string) => {
+    const key = normalizeText(t);
     let s = memo.get(key);
     if (s === undefined) { s = bestMatch(key, text).similarity; memo.set(key, s); }
     return s;
   };
+  const whole = read.has(PAGE_REGION);
   return catalog.variants.map((variant) => {
     const t = variant.texts;
+    // A screen whose title is in different places in different looks (a busy message on black or on the
+    // Windows 11 card) is looked for only where the frame's look puts titles.
+    const titles = variant.regions.title.filter((r) => !lookTitles || lookTitles.has(r));
+    const regionsOf = (a: Anchor) => (a.in === 'title' && titles.length ? titles : variant.regions[a.in] ?? []);
+    const unread = (a: Anchor) => (whole ? [] : regionsOf(a).filter((r) => !read.has(r)));
+    const isRead = (a: Anchor) => whole || regionsOf(a).some((r) => read.has(r));
+    const pending = new Set<string>();
     const sims: number[] = [];
-    let weight = 0;
-    let anchorsOk = true;
+    let weight = 0, failed = false, evidence = false;
     for (const a of t.anchors) {
-      const s = sim(a);
+      const s = sim(a.text);
       sims.push(s);
-      if (s >= a.threshold) weight += a.text.length * s; else anchorsOk = false;
+      if (s >= a.threshold) { weight += a.text.length * s; evidence = true; }
+      else if (isRead(a)) failed = true;
+      else unread(a).forEach((r) => pending.add(r));
     }
     let matchedOneOf: string | null = null;
-    let oneOfOk = t.oneOf.length === 0;
     if (t.oneOf.length) {
       let bestSim = 0, bestPass = -1;
       for (const a of t.oneOf) {
-        const s = sim(a);
+        const s = sim(a.text);
         bestSim = Math.max(bestSim, s);
         if (s >= a.threshold && s - a.threshold > bestPass) { bestPass = s - a.threshold; matchedOneOf = a.text; }
       }
       sims.push(bestSim);
-      if (matchedOneOf) { oneOfOk = true; weight += matchedOneOf.length * sim({ text: matchedOneOf, threshold: 0 }); }
+      if (matchedOneOf) { evidence = true; weight += matchedOneOf.length * sim(matchedOneOf); }
+      else if (t.oneOf.every(isRead)) failed = true;
+      else t.oneOf.forEach((a) => unread(a).forEach((r) => pending.add(r)));
     }
-    const notHit = t.not.some((a) => sim(a) >= a.threshold);
+    for (const a of t.not) {
+      if (sim(a.text) >= a.threshold) failed = true;
+      else unread(a).forEach((r) => pending.add(r));
+    }
     const lookOk = variant.look.length === 0 || variant.look.some((name) => matchesLook(catalog.looks[name], stats));
+    if (!lookOk) failed = true;
     const score = sims.length ? sims.reduce((x, y) => x + y, 0) / sims.length : 0;
+    const notHit = t.not.some((a) => sim(a.text) >= a.threshold);
     return {
       variant, score: notHit ? score * 0.5 : score,
-      passed: anchorsOk && oneOfOk && !notHit && lookOk, lookOk, weight, matchedOneOf,
+      passed: !failed && pending.size === 0, lookOk, failed, evidence,
+      pending: failed ? [] : [...pending], weight, matchedOneOf,
     };
   });
 }
 
-/**
- * Decides the screen. `readQr` is called (at most once) only when the QR code is what tells two passing
- * variants of the same screen apart (Windows 10 shows one on the result screens, Windows 11 does not).
- */
-export async function classify(
-  catalog: Catalog, lines: readonly TextLine[], stats: FrameStats, readQr: () => Promise<QrPayload | null>,
-): Promise<Classification> {
-  const scored = scoreCandidates(catalog, lines, stats);
+/** What to do after scoring: decide, or read more regions first. */
+export type NextStep =
+  /** One screen passed and no other screen with evidence is still open. */
+  | { kind: 'decide'; passing: Candidate[] }
+  /** Regions that open candidates need read (those with evidence first, then the rest; the whole page last). */
+  | { kind: 'read'; regions: string[]; withEvidence: boolean }
+  /** Nothing passed and nothing is left to read. */
+  | { kind: 'unknown' };
+
+export function nextStep(scored: Candidate[]): NextStep {
   const passing = scored.filter((c) => c.passed).sort((a, b) => b.weight - a.weight || b.score - a.score);
-  if (passing.length === 0) {
-    const seen = new Set<string>();
-    const candidates = [...scored].sort((a, b) => Number(b.lookOk) - Number(a.lookOk) || b.score - a.score)
-      .filter((c) => { const k = `${c.variant.screen}/${c.variant.os}`; if (seen.has(k)) return false; seen.add(k); return true; })
-      .slice(0, 3)
-      .map((c) => ({ screen: c.variant.screen, os: c.variant.os, score: round2(c.score) }));
-    return { screen: 'unknown', os: null, confidence: 0, variant: null, matchedOneOf: null, candidates };
-  }
+  const open = scored.filter((c) => !c.failed && !c.passed);
+  const best = passing[0];
+  // Open candidates that could still beat the best: of another screen, with evidence (or any, when nothing passed).
+  const rivals = open.filter((c) => c.evidence && (!best || c.variant.screen !== best.variant.screen || c.variant.os !== best.variant.os));
+  if (best && rivals.length === 0) return { kind: 'decide', passing };
+  const order = (cands: Candidate[]) => {
+    const regions = new Set<string>();
+    for (const c of [...cands].sort((a, b) => b.score - a.score)) for (const r of c.pending) regions.add(r);
+    // The whole page is the last resort: only when it is all that is left.
+    const named = [...regions].filter((r) => r !== PAGE_REGION);
+    return named.length ? named : [...regions];
+  };
+  if (rivals.length) return { kind: 'read', regions: order(rivals), withEvidence: true };
+  const regions = order(open);
+  if (regions.length) return { kind: 'read', regions, withEvidence: false };
+  return passing.length ? { kind: 'decide', passing } : { kind: 'unknown' };
+}
+
+/** The best candidates of an unknown frame, one per screen and OS. */
+export function closest(scored: Candidate[]): { screen: ScreenId; os: OsId | null; score: number }[] {
+  const seen = new Set<string>();
+  return [...scored].sort((a, b) => Number(b.lookOk) - Number(a.lookOk) || b.score - a.score)
+    .filter((c) => { const k = `${c.variant.screen}/${c.variant.os}`; if (seen.has(k)) return false; seen.add(k); return true; })
+    .slice(0, 3)
+    .map((c) => ({ screen: c.variant.screen, os: c.variant.os, score: round2(c.score) }));
+}
+
+/**
+ * Decides the screen among passing candidates. `readQr` is called (at most once) only when the QR code is
+ * what tells two passing variants of the same screen apart (Windows 10 shows one on the result screens,
+ * Windows 11 does not).
+ */
+export async function decide(passing: Candidate[], readQr: () => Promise<QrPayload | null>): Promise<Classification> {
   const screen = passing[0].variant.screen;
   let same = passing.filter((c) => c.variant.screen === screen);
   let qr: QrPayload | null | undefined;
@@ -245,6 +302,16 @@ export async function classify(
     matchedOneOf: best.matchedOneOf,
     ...(qr !== undefined ? { qr } : {}),
   };
+}
+
+/** Decides the screen from the whole page's text (every region counts as read). */
+export async function classify(
+  catalog: Catalog, lines: readonly TextLine[], stats: FrameStats, readQr: () => Promise<QrPayload | null>,
+): Promise<Classification> {
+  const scored = scoreCandidates(catalog, lines, stats);
+  const passing = scored.filter((c) => c.passed).sort((a, b) => b.weight - a.weight || b.score - a.score);
+  if (passing.length === 0) return { screen: 'unknown', os: null, confidence: 0, variant: null, matchedOneOf: null, candidates: closest(scored) };
+  return decide(passing, readQr);
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;

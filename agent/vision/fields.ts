@@ -16,6 +16,8 @@ export interface FieldInput {
   /** The page's background colour (the frame's median colour). */
   page: Rgb;
   height: number;
+  /** When only the selected item was read (the lines on its accent fill), those lines. */
+  selectedLines?: TextLine[];
 }
 
 type Word = { text: string; confidence: number };
@@ -40,7 +42,8 @@ function readOne(spec: FieldSpec, input: FieldInput, labels: string[]): unknown 
       if (raw === undefined) return undefined;
       if (spec.none !== undefined && normalizeText(raw) === normalizeText(spec.none)) return '';
       if (spec.format === 'elapsed') return parseElapsed(raw);
-      return raw === '' ? undefined : raw;
+      const value = tidyValue(raw);
+      return value === '' ? undefined : value;
     }
     case 'pattern': {
       const re = new RegExp(spec.regex, 'i');
@@ -50,17 +53,21 @@ function readOne(spec: FieldSpec, input: FieldInput, labels: string[]): unknown 
       }
       return undefined;
     }
-    case 'error-code': return findErrorCode(input.lines);
+    case 'follows': return followingText(input.lines, spec.text, spec.threshold);
+    case 'error-code': {
+      const code = findErrorCode(input.lines);
+      return code === undefined ? undefined : knownCode(code, spec.known);
+    }
     case 'message': {
       if (spec.from === 'matched') return input.matchedOneOf ?? undefined;
       return linesAfter(input.lines, spec.anchor!);
     }
     case 'list': {
-      const items = listLines(input, spec.after, spec.before, spec.exclude).map(cleanText).filter((t) => t.length > 0);
+      const items = listLines(input, spec.after, spec.before, spec.exclude).map(cleanText).filter((t) => /[\p{L}\p{N}].*[\p{L}\p{N}]/u.test(t));
       return items.length ? items.map((t) => snap(t, spec.known)) : undefined;
     }
     case 'selected': {
-      const item = selectedItem(input, spec.after, spec.before);
+      const item = input.selectedLines ? firstReadable(input.selectedLines) : selectedItem(input, spec.after, spec.before);
       return item === undefined ? undefined : snap(item, spec.known);
     }
     case 'esp': return readEsp(input.lines, spec.phases, spec.states, input.variant.texts.buttons);
@@ -95,6 +102,11 @@ function splitLabel(text: string, label: string): string | undefined {
 
 const isLabelLine = (text: string, labels: string[]) => labels.some((l) => splitLabel(text, l) !== undefined);
 
+/** A value as read, without what OCR adds: a trailing comma or semicolon, a space before a dot inside a word. */
+function tidyValue(raw: string): string {
+  return raw.replace(/[,;]+$/, '').replace(/(\S) \.(?=\S)/g, '$1.').trim();
+}
+
 /** The value of a label: after it on its line, else the next text to its right, else the line right under it. */
 export function valueAfterLabel(lines: TextLine[], label: string, labels: string[] = [label]): string | undefined {
   const rows = rowsOf(lines);
@@ -113,6 +125,21 @@ export function valueAfterLabel(lines: TextLine[], label: string, labels: string
       }
       return '';
     }
+  }
+  return undefined;
+}
+
+/** What follows a text on its line ("Welcome to Contoso!" gives "Contoso"), without closing punctuation. */
+export function followingText(lines: TextLine[], text: string, threshold: number): string | undefined {
+  const want = normalizeText(text);
+  for (const line of readingOrder(lines)) {
+    const t = normalizeText(line.text);
+    const m = bestMatch(want, t);
+    if (m.similarity < threshold || m.start > 3) continue;
+    // The words after the match, as read (normalizing keeps words apart as they were).
+    const covered = t.slice(0, m.end).split(' ').length;
+    const rest = line.text.trim().split(/\s+/).slice(covered).join(' ').replace(/[\s!.,;:]+$/, '');
+    if (rest) return rest;
   }
   return undefined;
 }
@@ -141,6 +168,16 @@ export function findErrorCode(lines: TextLine[]): string | undefined {
     if (code) return code;
   }
   return undefined;
+}
+
+/** OCR's look-alikes among hex digits: B read as 8 (or back), D as 0. */
+const lookAlike = (code: string) => code.toUpperCase().replace(/B/g, '8').replace(/D/g, '0');
+
+/** The known code a reading is, allowing look-alike digits; the reading itself when none or several are. */
+export function knownCode(code: string, known: string[]): string {
+  if (known.includes(code)) return code;
+  const fits = known.filter((k) => lookAlike(k) === lookAlike(code));
+  return fits.length === 1 ? fits[0] : code;
 }
 
 export function parseErrorCode(text: string): string | undefined {
@@ -177,7 +214,7 @@ function linesAfter(lines: TextLine[], anchor: string): string | undefined {
 /** Drops icon noise that OCR reads around a list label: short low-confidence words at either end. */
 function cleanText(line: LineWithWords): string {
   const words = line.words?.length ? [...line.words] : line.text.split(/\s+/).map((t) => ({ text: t, confidence: line.confidence }));
-  const junk = (w: Word) => !/[\p{L}\p{N}]/u.test(w.text) || (w.confidence < 0.75 && !/\p{L}{3,}/u.test(w.text));
+  const junk = (w: Word) => !/[\p{L}\p{N}]/u.test(w.text) || (w.confidence < 0.5 && !/\p{L}{3,}/u.test(w.text));
   while (words.length > 1 && junk(words[0])) words.shift();
   while (words.length > 1 && junk(words[words.length - 1])) words.pop();
   return words.map((w) => w.text).join(' ').trim();
@@ -190,7 +227,7 @@ function lineMatches(line: TextLine, texts: string[], min = 0.85): boolean {
 
 /** Lines below the lowest `after` text and above the highest `before` button, that are not `exclude`d. */
 function listLines(input: FieldInput, after: string[], before: string[], exclude: string[]): TextLine[] {
-  const page = pageText(input.lines);
+  const page = pageText(splitAtGaps(input.lines));
   let top = -1;
   const anchorLines = new Set<TextLine>();
   for (const a of after) {
@@ -200,21 +237,69 @@ function listLines(input: FieldInput, after: string[], before: string[], exclude
   }
   if (top < 0) return [];
   // The page's own buttons are its lowest lines; the same label may also be an in-list control (a network's Next).
+  // Only a button with nothing but buttons under it ends the list (an in-list Next does not).
   let bottom = input.height;
-  const buttonLines = page.lines.filter((l) => l.box.y0 > top && lineMatches(l, before));
+  const isButton = (l: TextLine) => lineMatches(l, before) || lineMatches(l, input.variant.texts.buttons);
+  const buttonLines = page.lines.filter((l) => l.box.y0 > top && lineMatches(l, before)
+    && !page.lines.some((o) => o.box.y0 > l.box.y1 && !isButton(o)));
   if (buttonLines.length) bottom = Math.max(...buttonLines.map((l) => l.box.y0));
   const buttons = input.variant.texts.buttons;
+  // The end of a paragraph whose start was not read ("device.") is still the paragraph's. Details and
+  // in-list controls are short ("Open"): one OCR slip puts them under 0.85, so they are matched at 0.7.
+  // A line of a wrapped text is a stretch of it.
+  const partOf = (l: TextLine, texts: string[]) => {
+    const t = normalizeText(l.text);
+    return t.length >= 4 && texts.some((x) => normalizeText(x).length > t.length && bestMatch(t, normalizeText(x)).similarity >= 0.75);
+  };
   return page.lines.filter((l) => !anchorLines.has(l) && l.box.y0 >= top - 1 && l.box.y1 <= bottom + 1
-    && readable(l) && !masked(l.text) && !lineMatches(l, exclude) && !lineMatches(l, buttons));
+    && readable(l) && !masked(l.text) && !lineMatches(l, exclude, 0.7) && !lineMatches(l, buttons)
+    && !partOf(l, after) && !partOf(l, exclude));
 }
 
 /** A line OCR is sure of, or one with a real word in it (not icon or dot noise such as "oe"). */
 const readable = (l: TextLine) => l.confidence >= 0.7 || (l.confidence >= 0.5 && /[\p{L}\p{N}]{3,}/u.test(l.text));
 
-/** What a masked password box shows (dots that OCR reads as 0, o, e, *). */
+/** What a masked password box shows (dots that OCR reads as 0, o, e, 9, *): nearly all of it dot-like. */
 function masked(text: string): boolean {
   const t = text.replace(/\s+/g, '');
-  return t.length >= 2 && /^[•●∙·*0oOeé°.]+$/u.test(t);
+  if (t.length < 2) return false;
+  const dots = [...t].filter((c) => /[•●∙·*0oOeé°.9]/u.test(c)).length;
+  return dots === t.length || (t.length >= 6 && dots >= 0.85 * t.length);
+}
+
+/**
+ * A line split where its words are far apart (more than twice its height): two controls side by side
+ * ("Next" and "Cancel" in a list item) are two items, not one.
+ */
+function splitAtGaps(lines: TextLine[]): TextLine[] {
+  const out: TextLine[] = [];
+  for (const line of lines) {
+    const words = (line as LineWithWords).words;
+    if (!words || words.length < 2) { out.push(line); continue; }
+    const h = line.box.y1 - line.box.y0;
+    let part: typeof words = [words[0]];
+    const flush = () => {
+      const box = { x0: Math.min(...part.map((w) => w.box.x0)), y0: Math.min(...part.map((w) => w.box.y0)), x1: Math.max(...part.map((w) => w.box.x1)), y1: Math.max(...part.map((w) => w.box.y1)) };
+      const confidence = part.reduce((a, w) => a + w.confidence, 0) / part.length;
+      out.push({ text: part.map((w) => w.text).join(' '), box, confidence, words: part });
+    };
+    for (let i = 1; i < words.length; i++) {
+      if (words[i].box.x0 - words[i - 1].box.x1 > 2 * h) { flush(); part = []; }
+      part.push(words[i]);
+    }
+    flush();
+  }
+  return out;
+}
+
+/** The first line of a filled item (its label; a description may follow), cleaned of icon noise. */
+function firstReadable(lines: TextLine[]): string | undefined {
+  for (const line of readingOrder(lines)) {
+    if (!readable(line)) continue;
+    const t = cleanText(line);
+    if (t) return t;
+  }
+  return undefined;
 }
 
 /**
@@ -273,12 +358,20 @@ function rowWords(row: TextLine[]): string[] {
 function readEsp(lines: TextLine[], phases: string[], states: Record<string, string>, buttons: string[]): { phases: EspPhase[] } | undefined {
   const rows = rowsOf(lines).map((row) => ({ row, words: rowWords(row) }));
   const found: { index: number; phase: EspPhase }[] = [];
+  // OCR may lose the space inside a name ("Devicesetup"): names are compared without spaces, over one word
+  // fewer or more than they have.
+  const compact = (t: string) => normalizeText(t).replace(/[^a-z0-9]/g, '');
   for (let r = 0; r < rows.length; r++) {
     const words = rows[r].words;
     for (const name of phases) {
       const n = name.split(/\s+/).length;
-      if (words.length < n || textSimilarity(normalizeText(words.slice(0, n).join(' ')), normalizeText(name)) < 0.8) continue;
-      const { state } = splitState(words.slice(n), states);
+      let take = 0, best = 0.8;
+      for (let k = Math.max(1, n - 1); k <= Math.min(words.length, n + 1); k++) {
+        const sim = textSimilarity(compact(words.slice(0, k).join(' ')), compact(name));
+        if (sim >= best) { best = sim; take = k; }
+      }
+      if (!take) continue;
+      const { state } = splitState(words.slice(take), states);
       found.push({ index: r, phase: { name, state, items: [] } });
       break;
     }

@@ -1,5 +1,7 @@
-// A pool of warm tesseract.js workers. Language data comes from node_modules/@tesseract.js-data/eng (this
-// machine is offline): nothing is fetched and nothing is cached or written into the project.
+// A pool of warm tesseract.js workers, one per core by default, shared by every Recognizer of the process.
+// Language data comes from node_modules/@tesseract.js-data/eng (this machine is offline): nothing is fetched
+// and nothing is cached or written into the project. A worker's wasm heap only grows, so a worker is
+// replaced after a number of jobs; its replacement loads while it keeps working, so no job waits for a load.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,14 +15,19 @@ export interface OcrLine extends TextLine { words: OcrWord[] }
 export interface OcrResult { lines: OcrLine[]; ms: number }
 
 export interface OcrPoolOptions {
-  /** Number of workers (default min(2, cores)). */
+  /** Number of workers (default: the cores, os.availableParallelism()). */
   size?: number;
-  /** A worker is replaced after this many jobs: tesseract's wasm heap only grows (default 150). */
+  /** A worker is replaced after this many jobs: tesseract's wasm heap only grows (default 400). */
   recycleAfter?: number;
-  /** Tesseract page segmentation mode (default '11', sparse text: finds short labels such as a lone button
-   * caption that automatic layout analysis drops as a picture). */
-  psm?: string;
 }
+
+/**
+ * How tesseract lays out what it is given: `block` one column of lines (a title, a list, details: PSM 6),
+ * `line` a single line (PSM 7), `sparse` scattered labels such as a lone button caption that layout analysis
+ * would drop as a picture (PSM 11).
+ */
+export type OcrLayout = 'block' | 'line' | 'sparse';
+const PSM_OF: Record<OcrLayout, PSM> = { block: PSM.SINGLE_BLOCK, line: PSM.SINGLE_LINE, sparse: PSM.SPARSE_TEXT };
 
 interface LangData { langPath: string; gzip: boolean }
 
@@ -41,24 +48,35 @@ export function findEnglishData(): LangData {
   throw new Error(`OCR language data not found: no eng.traineddata(.gz) under ${root}`);
 }
 
-interface Slot { worker: Promise<Worker>; jobs: number; busy: boolean }
-interface Job { image: Buffer; rect?: Box; resolve: (r: OcrResult) => void; reject: (e: Error) => void }
+interface Slot {
+  worker: Promise<Worker>;
+  jobs: number;
+  busy: boolean;
+  /** The page segmentation the worker is set to. */
+  psm: PSM | null;
+  /** A replacement that is loading; it takes over once ready. */
+  next: Worker | null;
+  loading: boolean;
+}
+interface Job { image: Buffer; layout: OcrLayout; resolve: (r: OcrResult) => void; reject: (e: Error) => void }
 
 export class OcrPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
   private readonly recycleAfter: number;
   private readonly lang: LangData;
-  private readonly psm: string;
   private closed = false;
+  private recycled = 0;
 
   constructor(opts: OcrPoolOptions = {}) {
-    const size = Math.max(1, Math.floor(opts.size ?? Math.min(2, availableParallelism())));
-    this.recycleAfter = Math.max(1, opts.recycleAfter ?? 150);
+    const size = Math.max(1, Math.floor(opts.size ?? availableParallelism()));
+    this.recycleAfter = Math.max(1, opts.recycleAfter ?? 400);
     this.lang = findEnglishData();
-    this.psm = opts.psm ?? PSM.SPARSE_TEXT;
-    for (let i = 0; i < size; i++) this.slots.push({ worker: this.spawn(), jobs: 0, busy: false });
+    for (let i = 0; i < size; i++) this.slots.push({ worker: this.spawn(), jobs: 0, busy: false, psm: null, next: null, loading: false });
   }
+
+  /** Workers replaced so far (they are replaced after `recycleAfter` jobs). */
+  get recycledWorkers(): number { return this.recycled; }
 
   get size(): number { return this.slots.length; }
 
@@ -67,11 +85,11 @@ export class OcrPool {
     await Promise.all(this.slots.map((s) => s.worker));
   }
 
-  /** OCR of an encoded image (PNG, JPEG, PGM...); `rect` limits it to a region (image pixels). */
-  recognize(image: Buffer, rect?: Box): Promise<OcrResult> {
+  /** OCR of an encoded image (PGM, PNG, JPEG...), laid out as told (default sparse). */
+  recognize(image: Buffer, layout: OcrLayout = 'sparse'): Promise<OcrResult> {
     if (this.closed) return Promise.reject(new Error('OCR pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ image, rect, resolve, reject });
+      this.queue.push({ image, layout, resolve, reject });
       this.dispatch();
     });
   }
@@ -82,6 +100,8 @@ export class OcrPool {
     for (const job of this.queue.splice(0)) job.reject(new Error('OCR pool closed before the job ran'));
     await Promise.all(this.slots.map(async (s) => {
       try { await (await s.worker).terminate(); } catch { /* a worker that failed to start has nothing to end */ }
+      try { await s.next?.terminate(); } catch { /* nothing to end */ }
+      s.next = null;
     }));
   }
 
@@ -97,7 +117,7 @@ export class OcrPool {
       });
       // A fixed dpi keeps tesseract from guessing one from image metadata.
       // tesseract's own diagnostics ("Detected 8 diacritics") would land on stdout, among classify's JSON lines.
-      await worker.setParameters({ tessedit_pageseg_mode: this.psm as PSM, user_defined_dpi: '96', debug_file: '/dev/null' });
+      await worker.setParameters({ user_defined_dpi: '96', debug_file: '/dev/null' });
       return worker;
     })();
     p.catch(() => {}); // reported to whoever awaits it
@@ -108,6 +128,7 @@ export class OcrPool {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
       if (slot.busy) continue;
+      if (slot.next) this.swap(slot);
       const job = this.queue.shift()!;
       slot.busy = true;
       void this.run(slot, job);
@@ -119,26 +140,48 @@ export class OcrPool {
     let failed = false;
     try {
       const worker = await slot.worker;
-      const rectangle = job.rect && {
-        left: Math.max(0, Math.round(job.rect.x0)), top: Math.max(0, Math.round(job.rect.y0)),
-        width: Math.max(1, Math.round(job.rect.x1 - job.rect.x0)), height: Math.max(1, Math.round(job.rect.y1 - job.rect.y0)),
-      };
-      const res = await worker.recognize(job.image, rectangle ? { rectangle } : {}, { text: false, blocks: true });
+      const psm = PSM_OF[job.layout];
+      if (slot.psm !== psm) {
+        await worker.setParameters({ tessedit_pageseg_mode: psm });
+        slot.psm = psm;
+      }
+      const res = await worker.recognize(job.image, {}, { text: false, blocks: true });
       job.resolve({ lines: linesOf(res.data.blocks), ms: Math.round(performance.now() - t0) });
     } catch (e) {
       failed = true;
       job.reject(new Error(`OCR failed: ${e instanceof Error ? e.message : String(e)}`));
     } finally {
       slot.jobs += 1;
-      if (!this.closed && (failed || slot.jobs >= this.recycleAfter)) {
+      if (!this.closed && failed) {
+        // A worker that failed is not trusted with the next job: replace it now.
         const old = slot.worker;
         slot.worker = this.spawn();
         slot.jobs = 0;
+        slot.psm = null;
         old.then((w) => w.terminate()).catch(() => {});
+      } else if (!this.closed && slot.jobs >= this.recycleAfter && !slot.loading && !slot.next) {
+        slot.loading = true;
+        this.spawn().then((w) => {
+          slot.loading = false;
+          if (this.closed) { void w.terminate().catch(() => {}); return; }
+          slot.next = w;
+          if (!slot.busy) { this.swap(slot); this.dispatch(); }
+        }, () => { slot.loading = false; });
       }
       slot.busy = false;
       this.dispatch();
     }
+  }
+
+  /** Puts a slot's loaded replacement in place of its worker (the slot is idle) and ends the old one. */
+  private swap(slot: Slot): void {
+    const old = slot.worker;
+    slot.worker = Promise.resolve(slot.next!);
+    slot.next = null;
+    slot.jobs = 0;
+    slot.psm = null;
+    this.recycled += 1;
+    old.then((w) => w.terminate()).catch(() => {});
   }
 }
 

@@ -1,11 +1,9 @@
-// What OCR needs from a frame: grey, text of a size tesseract reads well, and dark text on a light ground
-// everywhere. Setup pages mix both polarities (white text on a filled accent button or selected list item,
-// white text on a dark blue Windows 10 page, on a green or red result screen), so the whole frame is
-// inverted when it is dark, and then every solid dark filled area (a button, a selected item, an input box
+// What OCR needs from a region of a frame: grey, and dark text on a light ground everywhere. Setup pages
+// mix both polarities (white text on a filled accent button or selected list item, white text on a dark blue
+// Windows 10 page, on a green or red result screen), so a region is inverted when it is dark, and then every solid dark filled area (a button, a selected item, an input box
 // on a dark page) is turned into dark text on white on its own. Long thin lines (focus rectangles, outlines)
 // are erased and the page brought to white: tesseract drops words that sit inside a frame or a box that
 // stands out from the page.
-import sharp from 'sharp';
 import type { Box } from './types.ts';
 
 export interface Rgb { r: number; g: number; b: number }
@@ -31,42 +29,20 @@ export interface Fill { box: Box; color: Rgb }
 /** A small colour copy of the frame, kept for cheap pixel questions (fills, colours under a box). */
 export interface Thumb { data: Buffer; width: number; height: number; /** frame pixels per thumb pixel */ step: number }
 
-export interface FrameAnalysis { stats: FrameStats; thumb: Thumb; fills: Fill[]; /** the page is light text on dark */ dark: boolean }
-
-export interface OcrImage {
-  /** Binary PGM (P5): tesseract reads it without a decode step. */
-  image: Buffer;
-  width: number;
-  height: number;
-  /** OCR pixels per frame pixel. */
-  scale: number;
-}
-
 const luma = (r: number, g: number, b: number): number => 0.2126 * r + 0.7152 * g + 0.0722 * b;
 
 /** Frames with a mean brightness under this are light-on-dark pages and get inverted. */
 export const DARK_PAGE_LUMA = 110;
 
-/** Scale that brings setup-page text to a size tesseract reads well, from the frame height
- * (1018x764 screenshots need 1.5; 4K frames are roughly halved). */
-export function ocrScale(height: number): number {
-  const s = 1150 / Math.max(1, height);
-  return Math.round(Math.min(1.5, Math.max(0.5, s)) * 100) / 100;
-}
-
-/** Decodes a small copy of the frame (a quarter of its width, at most 480 px) and measures it: colours, detail, filled areas. */
-export async function analyzeFrame(image: Buffer): Promise<FrameAnalysis> {
-  const meta = await sharp(image).metadata();
-  if (!meta.width || !meta.height) throw new Error('not an image (no size)');
-  const width = meta.width, height = meta.height;
-  const tw = Math.max(1, Math.min(480, Math.round(width / 4)));
-  const th = Math.max(1, Math.round((height * tw) / width));
-  const data = await sharp(image).flatten({ background: '#000000' }).removeAlpha()
-    .resize(tw, th, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
-  const thumb: Thumb = { data, width: tw, height: th, step: width / tw };
-  const stats = measure(thumb, width, height);
-  const dark = stats.luma < DARK_PAGE_LUMA;
-  return { stats, thumb, fills: findFills(thumb, dark), dark };
+/** Colours and detail of a box of the thumbnail (frame pixels): the active picture, for looks and no-signal. */
+export function measureStats(thumb: Thumb & { frameWidth?: number; frameHeight?: number }, box: Box): FrameStats {
+  const s = thumb.step;
+  const x0 = Math.max(0, Math.floor(box.x0 / s)), x1 = Math.min(thumb.width, Math.max(Math.floor(box.x0 / s) + 1, Math.round(box.x1 / s)));
+  const y0 = Math.max(0, Math.floor(box.y0 / s)), y1 = Math.min(thumb.height, Math.max(Math.floor(box.y0 / s) + 1, Math.round(box.y1 / s)));
+  const w = x1 - x0, h = y1 - y0;
+  const data = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) thumb.data.copy(data, y * w * 3, ((y0 + y) * thumb.width + x0) * 3, ((y0 + y) * thumb.width + x1) * 3);
+  return measure({ data, width: w, height: h, step: s }, Math.round(box.x1 - box.x0), Math.round(box.y1 - box.y0));
 }
 
 function measure(thumb: Thumb, width: number, height: number): FrameStats {
@@ -108,7 +84,7 @@ function measure(thumb: Thumb, width: number, height: number): FrameStats {
  * boxes on a dark page. A thumb pixel counts as solid only when its 3x3 neighbourhood is all dark, so the
  * strokes of even bold text never do.
  */
-function findFills(thumb: Thumb, darkPage: boolean): Fill[] {
+export function findFills(thumb: Thumb, darkPage: boolean): Fill[] {
   const { width: w, height: h, data } = thumb;
   const n = w * h;
   const lum = new Float32Array(n);
@@ -122,8 +98,8 @@ function findFills(thumb: Thumb, darkPage: boolean): Fill[] {
   let page = 0;
   for (let acc = 0; page < 255; page++) { acc += hist[page]; if (acc * 2 >= n) break; }
   // Darker than the page by a clear step: an accent button on Windows 11 (far darker), a selected item on
-  // Windows 10 once its page is inverted (a lighter blue: a smaller step).
-  const limit = page - 40;
+  // Windows 10 once its page is inverted (a lighter blue: a smaller step), a plain button on a red page.
+  const limit = page - 20;
   if (limit <= 0) return [];
   const darkAt = (x: number, y: number) => x >= 0 && y >= 0 && x < w && y < h && lum[y * w + x] < limit;
   const core = new Uint8Array(n);
@@ -215,62 +191,81 @@ function solidRect(comp: Int32Array, w: number, id: number, box: Rect, count: nu
   return { x0, y0, x1, y1 };
 }
 
-/** The grey, scaled, dark-on-light image that OCR reads. */
-export async function prepareForOcr(image: Buffer, analysis: FrameAnalysis, scale?: number): Promise<OcrImage> {
-  const { width, height } = analysis.stats;
-  const k = scale ?? ocrScale(height);
-  const W = Math.max(1, Math.round(width * k)), H = Math.max(1, Math.round(height * k));
-  const grey = await sharp(image).flatten({ background: '#000000' }).greyscale()
-    .resize(W, H, { fit: 'fill' }).raw().toBuffer();
-  if (analysis.dark) for (let i = 0; i < grey.length; i++) grey[i] = 255 - grey[i];
-  for (const f of analysis.fills) unfill(grey, W, H, f, k, analysis.thumb.step);
-  eraseRules(grey, W, H);
-  whitenPage(grey);
-  const header = Buffer.from(`P5\n${W} ${H}\n255\n`, 'ascii');
-  return { image: Buffer.concat([header, grey]), width: W, height: H, scale: k };
-}
-
 /**
  * Erases long thin straight lines: focus rectangles, outlines of list items and input boxes, separators.
  * Tesseract drops the words inside such a frame. No letter has a stroke this long, and a filled band (a
- * panel) is not thin: the pixels a few rows (columns) away on either side must be page.
+ * panel) is not thin: the pixels a few rows (columns) away on either side must be page. `page` is the
+ * page's grey (white once whitened); lengths are relative to the height of the picture; pixels under
+ * `darkUnder` (or 50 under the page) are line.
  */
-function eraseRules(grey: Buffer, W: number, H: number): void {
-  const dark = pageLevel(grey) - 50;
+export function eraseRules(grey: Uint8Array, W: number, H: number, page = pageLevel(grey), pictureHeight = H, darkUnder = page - 50): void {
+  const dark = Math.max(darkUnder, page - 50);
   if (dark <= 0) return;
-  const minH = Math.max(60, Math.round(0.06 * W)), minV = Math.max(40, Math.round(0.035 * H));
+  // Longer than any stroke of a letter: the tallest text of a setup page is about 3.6% of the picture high.
+  const minH = Math.max(20, Math.round(0.055 * pictureHeight)), minV = Math.max(15, Math.round(0.036 * pictureHeight));
   const off = 5;
-  const isDark = (x: number, y: number) => x >= 0 && y >= 0 && x < W && y < H && grey[y * W + x] < dark;
-  const erase: number[] = [];
-  const thin = (a: number, b: number, at: (i: number, side: number) => boolean) => {
-    for (const side of [-off, off]) {
-      let c = 0;
-      for (let i = a; i < b; i++) if (at(i, side)) c++;
-      if (c > 0.5 * (b - a)) return false;
-    }
-    return true;
-  };
+  const erase = new Uint8Array(W * H);
+  let any = false;
+  // Rows: runs of dark pixels, thin when the rows `off` above and below are mostly page along the run.
   for (let y = 0; y < H; y++) {
-    let run = 0;
-    for (let x = 0; x <= W; x++) {
-      if (x < W && grey[y * W + x] < dark) { run++; continue; }
-      if (run >= minH && thin(x - run, x, (i, d) => isDark(i, y + d))) for (let i = x - run; i < x; i++) erase.push(y * W + i);
-      run = 0;
+    const row = y * W;
+    let x = 0;
+    while (x < W) {
+      if (grey[row + x] >= dark) { x++; continue; }
+      const a = x;
+      while (x < W && grey[row + x] < dark) x++;
+      if (x - a < minH) continue;
+      let thin = true;
+      for (const yy of [y - off, y + off]) {
+        if (yy < 0 || yy >= H) continue;
+        let c = 0;
+        for (let i = a, r = yy * W; i < x; i++) if (grey[r + i] < dark) c++;
+        if (c > 0.5 * (x - a)) { thin = false; break; }
+      }
+      if (thin) { erase.fill(1, row + a, row + x); any = true; }
     }
   }
-  for (let x = 0; x < W; x++) {
-    let run = 0;
-    for (let y = 0; y <= H; y++) {
-      if (y < H && grey[y * W + x] < dark) { run++; continue; }
-      if (run >= minV && thin(y - run, y, (i, d) => isDark(x + d, i))) for (let i = y - run; i < y; i++) erase.push(i * W + x);
-      run = 0;
+  // Columns, walked row by row (memory order) with a running length per column.
+  const run = new Int32Array(W);
+  for (let y = 0; y <= H; y++) {
+    const row = y * W;
+    for (let x = 0; x < W; x++) {
+      if (y < H && grey[row + x] < dark) { run[x]++; continue; }
+      const len = run[x];
+      run[x] = 0;
+      if (len < minV) continue;
+      let thin = true;
+      for (const xx of [x - off, x + off]) {
+        if (xx < 0 || xx >= W) continue;
+        let c = 0;
+        for (let i = y - len; i < y; i++) if (grey[i * W + xx] < dark) c++;
+        if (c > 0.5 * len) { thin = false; break; }
+      }
+      if (thin) { for (let i = y - len; i < y; i++) erase[i * W + x] = 1; any = true; }
     }
   }
-  for (const i of erase) grey[i] = 255;
+  if (!any) return;
+  for (let i = 0; i < grey.length; i++) if (erase[i]) grey[i] = 255;
+}
+
+/** A lookup that makes a region's grey dark text on white: inverted when the text is light, the page's own grey brought to white. */
+export function normalizingTable(pageLuma: number, lightText = pageLuma < DARK_PAGE_LUMA): { table: Uint8Array; inverted: boolean } {
+  const inverted = lightText;
+  const page = inverted ? 255 - pageLuma : pageLuma;
+  // A little under the page grey, so a soft gradient (Windows 11's card on its backdrop) goes white too. An
+  // unfilled button is pure white; on a page left at its light grey, tesseract takes the white rectangle for
+  // a picture and drops the label in it.
+  const white = page < 128 ? 255 : Math.max(128, page - 16);
+  const table = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) {
+    const u = inverted ? 255 - v : v;
+    table[v] = Math.min(255, Math.round((u * 255) / white));
+  }
+  return { table, inverted };
 }
 
 /** The page's grey: the median of the image. */
-function pageLevel(grey: Buffer): number {
+export function pageLevel(grey: Uint8Array): number {
   const hist = new Uint32Array(256);
   for (let i = 0; i < grey.length; i += 7) hist[grey[i]]++;
   const half = Math.ceil(grey.length / 7) / 2;
@@ -283,7 +278,7 @@ function pageLevel(grey: Buffer): number {
  * Brings the page's own grey (the median) to white. An unfilled button is pure white; on a page left at its
  * light grey, tesseract takes the white rectangle for a picture and drops the label in it.
  */
-function whitenPage(grey: Buffer): void {
+export function whitenPage(grey: Uint8Array): void {
   const page = pageLevel(grey);
   if (page < 128) return;
   // A little under the page grey, so a soft gradient (Windows 11's card on its backdrop) goes white too.
@@ -298,16 +293,22 @@ function whitenPage(grey: Buffer): void {
  * (its text) dark. The thumb's box is a few pixels loose, so the fill's exact edges are found first:
  * page pixels around it must not turn into a dark frame.
  */
-function unfill(grey: Buffer, W: number, H: number, fill: Fill, k: number, step: number): void {
+export function unfill(grey: Uint8Array, W: number, H: number, fill: Fill, k: number, step: number): void {
   const pad = Math.ceil(step * k) + 2;
   let x0 = Math.max(0, Math.floor(fill.box.x0 * k) - pad), x1 = Math.min(W, Math.ceil(fill.box.x1 * k) + pad);
   let y0 = Math.max(0, Math.floor(fill.box.y0 * k) - pad), y1 = Math.min(H, Math.ceil(fill.box.y1 * k) + pad);
-  // The fill's own grey level: the commonest value in its middle row.
+  // The fill's own grey level: the median of rows a fifth in from its top and bottom (its padding, where
+  // the label is not), over the middle of its width. (The commonest value of a middle row is the label's
+  // when noise spreads the fill over many values and the label is clipped to one.)
   const counts = new Uint32Array(256);
-  const mid = Math.round((y0 + y1) / 2) * W;
-  for (let x = x0; x < x1; x++) counts[grey[mid + x]]++;
+  let total = 0;
+  for (const fy of [0.2, 0.8]) {
+    const row = Math.min(H - 1, Math.round(y0 + fy * (y1 - y0))) * W;
+    const cut = Math.round(0.2 * (x1 - x0));
+    for (let x = x0 + cut; x < x1 - cut; x++) { counts[grey[row + x]]++; total++; }
+  }
   let fl = 0;
-  for (let v = 1; v < 256; v++) if (counts[v] > counts[fl]) fl = v;
+  for (let acc = 0; fl < 255; fl++) { acc += counts[fl]; if (acc * 2 >= total) break; }
   const near = (v: number) => Math.abs(v - fl) < 32;
   const rowFill = (y: number) => { let c = 0; for (let x = x0; x < x1; x++) if (near(grey[y * W + x])) c++; return c >= 0.5 * (x1 - x0); };
   const colFill = (x: number) => { let c = 0; for (let y = y0; y < y1; y++) if (near(grey[y * W + x])) c++; return c >= 0.5 * (y1 - y0); };

@@ -28,12 +28,24 @@ function loadReader(): Promise<unknown> {
 /** Pixels for the reader: 4 bytes per pixel (RGBA), as an ImageData holds them. */
 export interface RgbaImage { data: Uint8ClampedArray; width: number; height: number }
 
-/** The texts of every QR code in an image (an encoded PNG/JPEG, or RGBA pixels). */
-export async function decodeQrTexts(image: Buffer | RgbaImage): Promise<string[]> {
+/** A decoded QR code and where it is (image pixels, quiet zone not included). */
+export interface QrCode { text: string; box: { x0: number; y0: number; x1: number; y1: number } }
+
+/** Every QR code in an image (an encoded PNG/JPEG, or RGBA pixels), with where each is. */
+export async function decodeQrCodes(image: Buffer | RgbaImage): Promise<QrCode[]> {
   await loadReader();
   const input = Buffer.isBuffer(image) ? new Uint8Array(image.buffer, image.byteOffset, image.byteLength) : (image as unknown as ImageData);
   const results = await readBarcodes(input, { formats: ['QRCode'], tryHarder: true, maxNumberOfSymbols: 8 });
-  return results.filter((r) => r.isValid && r.text).map((r) => r.text);
+  return results.filter((r) => r.isValid && r.text).map((r) => {
+    const p = r.position;
+    const xs = [p.topLeft.x, p.topRight.x, p.bottomLeft.x, p.bottomRight.x], ys = [p.topLeft.y, p.topRight.y, p.bottomLeft.y, p.bottomRight.y];
+    return { text: r.text, box: { x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) } };
+  });
+}
+
+/** The texts of every QR code in an image (an encoded PNG/JPEG, or RGBA pixels). */
+export async function decodeQrTexts(image: Buffer | RgbaImage): Promise<string[]> {
+  return (await decodeQrCodes(image)).map((c) => c.text);
 }
 
 /** One block of the Autopilot QR payload. */

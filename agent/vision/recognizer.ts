@@ -1,28 +1,57 @@
 // Reads a frame: which screen it is, on which OS, what it says, and where each text is (so the engine can
-// click a button that OCR located). One whole-frame OCR per new frame; nothing at all for a frame with no
-// signal or a frame equal to the last one.
+// click a button that OCR located). One Recognizer per stream (it remembers the stream's last frame); the
+// OCR worker pool is shared by every Recognizer of the process.
+//
+// What a frame costs: the same bytes as the last frame, a comparison; a frame nearly equal to the last one
+// read (re-encoded, a little noise), a thumbnail decode; a new frame, the regions that tell its screen
+// (frame-reader.ts). A black or uniform frame is no-signal without OCR.
 import { loadCatalog, type Catalog } from './catalog.ts';
-import { classify, isNoSignal, normalizeText, textSimilarity } from './classifier.ts';
-import { readFields } from './fields.ts';
+import { normalizeText, textSimilarity } from './classifier.ts';
+import { FrameGate } from './frame-gate.ts';
+import { FrameReader } from './frame-reader.ts';
 import { acquireOcrPool, releaseOcrPool, type OcrPool } from './ocr-pool.ts';
-import { analyzeFrame, prepareForOcr } from './preprocess.ts';
-import { readQrPayload } from './qr.ts';
-import type { Box, QrPayload, Recognition, TextLine } from './types.ts';
+import { decodeThumbnail } from './raster.ts';
+import type { Box, Recognition } from './types.ts';
 
 export interface RecognizerOptions {
-  /** OCR workers of the shared pool (default min(2, cores)); only the first Recognizer of a process sets it. */
+  /** OCR workers of the shared pool (default: the cores); only the first Recognizer of a process sets it. */
   workers?: number;
   /** A catalog other than flows/screens.yaml: a path or a loaded one. */
   catalog?: string | Catalog;
-  /** OCR scale override (OCR pixels per frame pixel); default from the frame height. */
-  ocrScale?: number;
+}
+
+export interface ReadOptions {
+  /**
+   * Every line of the page in `lines` (whole-page OCR), e.g. to find a button to click. Read once per frame:
+   * asking again for the same frame costs nothing more.
+   */
+  allText?: boolean;
+  /** When the frame arrived (ms since epoch; default now): what frozenMs is measured with. */
+  at?: number;
+}
+
+/** What reading has cost a Recognizer so far. */
+export interface ReadCounts {
+  /** Frames given to read(). */
+  frames: number;
+  /** ... with the same bytes as the frame before (a comparison, nothing else). */
+  sameBytes: number;
+  /** ... nearly equal to the last frame read (a thumbnail decode, nothing else). */
+  nearlySame: number;
+  /** ... read as new frames. */
+  newFrames: number;
+  /** OCR jobs run, every line of a page (allText) included. */
+  ocrJobs: number;
 }
 
 export class Recognizer {
-  private last: { image: Buffer; rec: Recognition } | null = null;
+  private readonly gate = new FrameGate();
+  private readonly tally: ReadCounts = { frames: 0, sameBytes: 0, nearlySame: 0, newFrames: 0, ocrJobs: 0 };
+  private last: { rec: Recognition; reader: FrameReader | null } | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  private constructor(private readonly pool: OcrPool, private readonly catalog: Catalog, private readonly opts: RecognizerOptions) {}
+  private constructor(private readonly pool: OcrPool, private readonly catalog: Catalog) {}
 
   static async create(opts: RecognizerOptions = {}): Promise<Recognizer> {
     const catalog = typeof opts.catalog === 'object' ? opts.catalog : loadCatalog(opts.catalog);
@@ -33,57 +62,62 @@ export class Recognizer {
       await releaseOcrPool();
       throw new Error(`OCR did not start: ${e instanceof Error ? e.message : String(e)}`);
     }
-    return new Recognizer(pool, catalog, opts);
+    return new Recognizer(pool, catalog);
   }
 
-  async read(image: Buffer): Promise<Recognition> {
-    if (this.closed) throw new Error('Recognizer is closed');
+  get counts(): Readonly<ReadCounts> { return { ...this.tally }; }
+
+  /** Reads a frame (JPEG or PNG). Frames of one stream are read one after the other, in the order given. */
+  read(image: Buffer, opts: ReadOptions = {}): Promise<Recognition> {
+    if (this.closed) return Promise.reject(new Error('Recognizer is closed'));
+    const p = this.queue.then(() => this.readNow(image, opts));
+    this.queue = p.catch(() => {});
+    return p;
+  }
+
+  private async readNow(image: Buffer, opts: ReadOptions): Promise<Recognition> {
     const t0 = performance.now();
-    if (this.last && this.last.image.equals(image)) return { ...this.last.rec, ms: Math.round(performance.now() - t0) };
-    const rec = await this.readNew(image, t0);
-    this.last = { image, rec };
-    return rec;
+    const at = opts.at ?? Date.now();
+    const ms = () => Math.round(performance.now() - t0);
+    this.tally.frames += 1;
+    if (this.gate.sameBytes(image, at) && this.last) { this.tally.sameBytes += 1; return this.again(this.last, opts, at, ms); }
+    const thumb = await decodeThumbnail(image);
+    if (this.last && this.gate.nearlyRead(thumb)) { this.tally.nearlySame += 1; return this.again(this.last, opts, at, ms); }
+    this.tally.newFrames += 1;
+    const reader = new FrameReader(this.pool, this.catalog, image, thumb);
+    const r = await reader.recognize().finally(() => { this.tally.ocrJobs += reader.ocrJobs; });
+    const rec: Recognition = {
+      screen: r.screen, os: r.os, confidence: r.confidence, lines: r.lines, fields: r.fields,
+      width: reader.frameWidth, height: reader.frameHeight, ms: 0,
+      ...(r.candidates ? { candidates: r.candidates } : {}),
+      frozenMs: this.gate.frozenMs(at), activeArea: r.activeArea, regionsRead: r.regionsRead,
+    };
+    this.gate.markRead(thumb);
+    // A frame with no signal keeps nothing to read later.
+    this.last = { rec, reader: r.screen === 'no-signal' ? null : reader };
+    return this.again(this.last, opts, at, ms);
   }
 
-  private async readNew(image: Buffer, t0: number): Promise<Recognition> {
-    const analysis = await analyzeFrame(image);
-    const { width, height } = analysis.stats;
-    const done = (r: Omit<Recognition, 'ms' | 'width' | 'height'>): Recognition => ({ ...r, width, height, ms: Math.round(performance.now() - t0) });
-    if (isNoSignal(analysis.stats)) return done({ screen: 'no-signal', os: null, confidence: 1, lines: [], fields: {} });
-
-    const ocrImage = await prepareForOcr(image, analysis, this.opts.ocrScale);
-    const ocr = await this.pool.recognize(ocrImage.image);
-    const k = ocrImage.scale;
-    const toFrame = (b: Box): Box => ({ x0: Math.round(b.x0 / k), y0: Math.round(b.y0 / k), x1: Math.round(b.x1 / k), y1: Math.round(b.y1 / k) });
-    const lines: TextLine[] = ocr.lines.map((l) => ({
-      text: l.text, box: toFrame(l.box), confidence: l.confidence,
-      words: l.words.map((w) => ({ text: w.text, box: toFrame(w.box), confidence: w.confidence })),
-    })).sort((a, b) => a.box.y0 - b.box.y0 || a.box.x0 - b.box.x0);
-
-    let qrRead: Promise<QrPayload | null> | null = null;
-    const readQr = () => (qrRead ??= readQrPayload(image).catch(() => null));
-    const c = await classify(this.catalog, lines, analysis.stats, readQr);
-    if (!c.variant) {
-      // A dark frame with a few marks and no words: a boot or reboot spinner. Nothing tells the OS.
-      if (analysis.dark && analysis.stats.luma < 60 && !lines.some((l) => /\p{L}{3,}/u.test(l.text) && l.confidence >= 0.6)) {
-        return done({ screen: 'oobe-busy', os: null, confidence: 0.5, lines, fields: {} });
-      }
-      return done({ screen: 'unknown', os: null, confidence: c.confidence, lines, fields: {}, candidates: c.candidates });
+  /** The recognition of the last frame read, for this frame (with every line when asked). */
+  private async again(last: { rec: Recognition; reader: FrameReader | null }, opts: ReadOptions, at: number, ms: () => number): Promise<Recognition> {
+    const rec: Recognition = { ...last.rec, frozenMs: this.gate.frozenMs(at) };
+    if (opts.allText) {
+      const reader = last.reader;
+      const before = reader?.ocrJobs ?? 0;
+      rec.lines = reader ? await reader.pageLines() : [];
+      this.tally.ocrJobs += (reader?.ocrJobs ?? 0) - before;
+      rec.allText = true;
     }
-    const fields = readFields({
-      lines, variant: c.variant, matchedOneOf: c.matchedOneOf, thumb: analysis.thumb, page: analysis.stats.page, height,
-    });
-    if (c.variant.qr !== 'absent') {
-      const qr = await readQr();
-      if (qr) fields.qr = qr;
-    }
-    return done({ screen: c.screen, os: c.os, confidence: c.confidence, lines, fields });
+    rec.ms = ms();
+    return rec;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.queue;
     this.last = null;
+    this.gate.reset();
     await releaseOcrPool();
   }
 }

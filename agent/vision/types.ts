@@ -53,7 +53,11 @@ export interface Recognition {
   os: OsId | null;
   /** 0..1: how well the best screen's anchors matched. */
   confidence: number;
-  /** The lines OCR read, in reading order, with boxes in frame pixels (for clicking what was read). */
+  /**
+   * The lines OCR read, in reading order, with boxes in frame pixels. Only the regions needed to tell the
+   * screen and read its fields are read (the title first); read(image, { allText: true }) gives every line
+   * of the page, for finding something to click.
+   */
   lines: TextLine[];
   fields: ScreenFields;
   /** Frame size in pixels. */
@@ -62,4 +66,13 @@ export interface Recognition {
   ms: number;
   /** When screen is unknown: the best candidates with their scores. */
   candidates?: { screen: ScreenId; os: OsId | null; score: number }[];
+  /** How long (ms) the frame's bytes have been exactly the same: 0 when it just changed. A capture that stays
+   * frozen for long (a hung grabber) shows here; a still screen through a live grabber usually does too. */
+  frozenMs?: number;
+  /** The active picture (the frame without letterbox or pillarbox bars), frame pixels. */
+  activeArea?: Box;
+  /** Catalog regions that were read for this frame, in order ('page' is the whole picture). */
+  regionsRead?: string[];
+  /** Every line is of the whole page (read with { allText: true }). */
+  allText?: boolean;
 }
