@@ -50,6 +50,19 @@ program
     process.exitCode = await classifyFiles(images, opts);
   });
 
+program
+  .command('keys')
+  .description('send keys by hand through the board: STRING, STRINGLN, DELAY, REPEAT, chords ("GUI r", "CTRL SHIFT d"), MetaLeft*5')
+  .argument('[script...]', 'script lines (quote each), or @FILE')
+  .requiredOption('--hid <spec>', 'keyboard board: serial:/dev/ttyACM0, a /dev path, tcp://HOST:PORT, usb:VID:PID[:SERIAL] or usb:auto')
+  .option('--layout <name>', 'keyboard layout of the device for STRING: us, uk, de, fr', 'us')
+  .option('--check', 'first check the device reads the keyboard: Caps Lock on and off, seen in the LED flags')
+  .option('--open-timeout <s>', 'how long to wait for the board to answer, in seconds', '10')
+  .action(async (scripts: string[], opts: { hid: string; layout: string; check?: boolean; openTimeout: string }) => {
+    const { keysCommand } = await import('./keys-command.ts');
+    process.exitCode = await keysCommand(scripts, opts);
+  });
+
 // The virtual device is a separate program; the agent only starts it, it never imports it.
 program.command('sim', 'serve the virtual device: serial HID on a pseudo-terminal or TCP, video over HTTP', {
   executableFile: fileURLToPath(new URL('../bin/autopilot-hil-sim.js', import.meta.url)),

@@ -13,6 +13,7 @@ import { round } from './stats.ts';
 /** Sections by name, loaded only when they run. */
 const SECTIONS: Record<string, () => Promise<Section>> = {
   recognition: async () => (await import('./recognition.ts')).recognition,
+  'hid-link': async () => (await import('./hid-link.ts')).hidLink,
 };
 
 const DEFAULT_OUT = fileURLToPath(new URL('./results/latest.json', import.meta.url));

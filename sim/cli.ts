@@ -2,7 +2,7 @@
 // when ready: {"serial","tcp","video","snapshot","state",...}. Bad usage or a bad scenario: exit 64.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ImpairmentError, parseImpairments, type ImpairmentArgs, type Impairments } from './impair.ts';
-import { startSim, type RunningSim } from './main.ts';
+import { LineOptionError, startSim, type RunningSim } from './main.ts';
 import { socatAvailable } from './pty.ts';
 import { ScenarioError, builtinScenarioNames } from './scenario.ts';
 
@@ -25,6 +25,20 @@ function parsePositive(name: string, max = Infinity) {
   };
 }
 
+function parseRate(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 0.5) throw new InvalidArgumentError(`${name} must be a probability between 0 and 0.5, got "${value}"`);
+    return n;
+  };
+}
+
+function parseSeed(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError(`--line-seed must be a whole number 0..4294967295, got "${value}"`);
+  return n;
+}
+
 const program = new Command('autopilot-hil sim')
   .description('Serve the virtual device: the board\'s serial HID protocol on a pseudo-terminal and a TCP port, video as MJPEG over HTTP, state as JSON; all on 127.0.0.1.')
   .option('--json', 'print one JSON line when ready: {"serial","tcp","video","snapshot","state"}')
@@ -45,6 +59,12 @@ const program = new Command('autopilot-hil sim')
   .option('--tint <r,g,b>', 'colour multipliers per channel (e.g. 1.1,1,0.9)')
   .option('--cursor', 'draw the mouse pointer where the absolute pointer last moved')
   .option('--seed <n>', 'seed of the noise (same seed, same pixels)')
+  // The board's serial line (pty and TCP), both directions; POST /board/restart and /board/unplug on the HTTP port.
+  .option('--line-corrupt <rate>', 'probability that a byte on the board\'s line is changed, 0..0.5 (e.g. 0.01)', parseRate('--line-corrupt'))
+  .option('--line-drop <rate>', 'probability that a byte on the board\'s line is lost, 0..0.5 (e.g. 0.005)', parseRate('--line-drop'))
+  .option('--line-seed <n>', 'seed of the line faults (same seed, same faults)', parseSeed)
+  .option('--line-baud <n>', 'emulate the wire time of a serial line at this baud rate (e.g. 115200)', parsePositive('--line-baud', 12_000_000))
+  .option('--line-frame-timeout <ms>', 'the board answers TIMEOUT_ERROR when a request is not whole this long after its first byte (protocol: 100)', parsePositive('--line-frame-timeout', 10_000))
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -55,7 +75,10 @@ async function main(): Promise<void> {
     const code = (err as { exitCode?: number; code?: string }).code;
     process.exit(code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : EXIT_USAGE);
   }
-  const o = program.opts<{ json?: boolean; scenario: string; serial?: string; speed?: number; size: { width: number; height: number }; fps: number; cursor?: boolean } & ImpairmentArgs>();
+  const o = program.opts<{
+    json?: boolean; scenario: string; serial?: string; speed?: number; size: { width: number; height: number }; fps: number; cursor?: boolean;
+    lineCorrupt?: number; lineDrop?: number; lineSeed?: number; lineBaud?: number; lineFrameTimeout?: number;
+  } & ImpairmentArgs>();
   let impair: Impairments | undefined;
   try {
     const { jpegQuality, outSize, border, overscan, noise, blur, brightness, contrast, tint, seed } = o;
@@ -83,9 +106,15 @@ async function main(): Promise<void> {
 
   let sim: RunningSim;
   try {
-    sim = await startSim({ scenario: o.scenario, speed: o.speed, serial, width: o.size.width, height: o.size.height, fps: o.fps, impair, cursor: o.cursor });
+    const line = { corrupt: o.lineCorrupt, drop: o.lineDrop, seed: o.lineSeed, baud: o.lineBaud, frameTimeoutMs: o.lineFrameTimeout };
+    // The pty gets a stable path, so a host that reopens it after POST /board/unplug finds it again.
+    sim = await startSim({ scenario: o.scenario, speed: o.speed, serial, width: o.size.width, height: o.size.height, fps: o.fps, impair, cursor: o.cursor, line, stableSerial: true });
   } catch (err) {
     if (err instanceof ImpairmentError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      process.exit(EXIT_USAGE);
+    }
+    if (err instanceof LineOptionError) {
       process.stderr.write(`error: ${err.message}\n`);
       process.exit(EXIT_USAGE);
     }
@@ -109,6 +138,8 @@ async function main(): Promise<void> {
       `  video:         ${i.video}`,
       `  snapshot:      ${i.snapshot}`,
       `  state:         ${i.state}`,
+      `  board faults:  POST ${i.state.replace(/\/state$/, '/board/restart?ms=300')}, POST ${i.state.replace(/\/state$/, '/board/unplug?ms=3000')}, GET ${i.state.replace(/\/state$/, '/board')}`,
+      ...(o.lineCorrupt || o.lineDrop ? [`  line faults:   ${o.lineCorrupt ?? 0} of bytes changed, ${o.lineDrop ?? 0} lost, each way (seed ${o.lineSeed ?? 1})`] : []),
       'Ctrl+C stops it.',
       '',
     ].join('\n'));

@@ -1,9 +1,11 @@
 // The virtual device's outside interfaces on 127.0.0.1: video as MJPEG over HTTP (/stream, /snapshot),
 // its state as JSON (/state), and the board's serial protocol on a raw TCP port (as ser2net exposes a port).
+// Fault injection for tests and benches goes through a few control routes on the same HTTP server
+// (POST /board/restart, POST /board/unplug, GET /board), given by the caller.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { serveBoard, type BoardOptions, type BoardProtocol, type HidSink } from './board.ts';
+import { BoardProtocol, attachBoard, type BoardOptions, type HidSink } from './board.ts';
 import type { ScreenView } from './view.ts';
 
 export const HOST = '127.0.0.1';
@@ -42,11 +44,23 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** A control request: the method, the path, and the query parameters. */
+export interface ControlRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+}
+
+/** A control route's answer, sent as JSON; undefined when no route has that path. */
+export type ControlHandler = (req: ControlRequest) => Promise<{ status: number; body: unknown } | undefined>;
+
 export interface VideoServerOptions {
   fps?: number;
   port?: number;
   /** Called with a render error (the stream keeps going with the last good frame). */
   onError?: (err: Error) => void;
+  /** Routes beyond the video and the state (fault injection); asked first. */
+  control?: ControlHandler;
 }
 
 /** HTTP: GET /stream (multipart/x-mixed-replace JPEG parts at `fps`), /snapshot (one JPEG), /state (JSON). */
@@ -100,6 +114,17 @@ export async function startVideoServer(source: VideoSource, frames: FrameCache, 
 
   const server = createHttpServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (opts.control && path.startsWith('/board')) {
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+      opts.control({ method: req.method ?? 'GET', path, query }).then(
+        (answer) => {
+          if (!answer) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`no ${req.method} ${path}\n`);
+          res.writeHead(answer.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(answer.body));
+        },
+        (err: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${err.message}\n`),
+      );
+      return;
+    }
     if (req.method !== 'GET') {
       res.writeHead(405, { Allow: 'GET' }).end();
       return;
@@ -135,25 +160,61 @@ export async function startVideoServer(source: VideoSource, frames: FrameCache, 
   };
 }
 
-/** The board on a raw TCP port: each connection is a serial line to the same device. */
-export async function startBoardServer(sink: HidSink, opts: BoardOptions & { port?: number } = {}): Promise<RunningServer & { boards: Set<BoardProtocol> }> {
+export interface BoardServer extends RunningServer {
+  /** The one board behind the port (a set, as the callers knew it). */
+  boards: Set<BoardProtocol>;
+  /**
+   * The line goes away for `ms`: open connections are cut and new ones refused, then the port listens again
+   * at the same address. The board keeps running (and keeps its last response), as behind a ser2net whose
+   * network went away. Resolves when the port listens again.
+   */
+  unplug(ms: number): Promise<void>;
+  readonly unplugged: boolean;
+}
+
+/**
+ * The board on a raw TCP port, as ser2net serves one serial port: one board, whatever connection its bytes
+ * come from; its answers go to the connection that spoke last.
+ */
+export async function startBoardServer(sink: HidSink, opts: BoardOptions & { port?: number } = {}): Promise<BoardServer> {
   const sockets = new Set<Socket>();
-  const boards = new Set<BoardProtocol>();
+  const board = new BoardProtocol(sink, () => { /* no connection yet */ }, opts);
+  const boards = new Set<BoardProtocol>([board]);
+  let unplugged = false;
+  let closed = false;
   const server = createTcpServer((socket) => {
+    if (unplugged) return void socket.destroy();
     socket.setNoDelay(true);
     sockets.add(socket);
-    const board = serveBoard(socket, sink, opts);
-    boards.add(board);
-    socket.on('close', () => { sockets.delete(socket); boards.delete(board); });
+    // Whoever speaks is who the board answers (this listener runs before the board reads the bytes).
+    socket.on('data', () => board.attach((bytes) => { if (!socket.destroyed) socket.write(bytes); }));
+    const detach = attachBoard(board, socket);
+    socket.on('close', () => { sockets.delete(socket); detach(); });
     socket.on('error', () => socket.destroy());
   });
   await listen(server, opts.port ?? 0);
+  const address = addressOf(server);
+  const port = Number(address.split(':').at(-1));
   return {
-    address: addressOf(server),
+    address,
     boards,
-    close: async () => {
+    get unplugged() { return unplugged; },
+    unplug: async (ms: number) => {
+      if (unplugged || closed) return;
+      unplugged = true;
+      // Stop listening first, so a host that reconnects at once is refused rather than accepted and cut.
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopped;
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      if (!closed) await listen(server, port);
+      unplugged = false;
+    },
+    close: async () => {
+      closed = true;
+      board.close();
+      for (const s of sockets) s.destroy();
+      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

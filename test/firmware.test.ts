@@ -286,7 +286,8 @@ describe('the Arduino protocol core on a pseudo-terminal, raw frames', () => {
     expect(hex(answer)).toBe(hex(encodeResponse(ResponseCode.TIMEOUT_ERROR)));
     expect(waited).toBeGreaterThanOrEqual(95);
     expect(waited).toBeLessThan(250);
-    expect(core.lines('keyboard', from)).toEqual([]);
+    // Nothing was pressed: at most an all-released report (the core may re-send its idle state).
+    expect(core.lines('keyboard', from).filter((l) => l !== 'keyboard 00 00 00 00 00 00 00 00')).toEqual([]);
     // In step again: the whole request runs.
     expect(hex(await core.request(frame))).toBe(hex(pong()));
   });

@@ -351,8 +351,8 @@ describe('serial HID board over TCP (ser2net)', () => {
     expect(board.sent).toEqual(['KEY KeyQ down', 'KEY KeyQ down', 'REPEAT', 'KEY KeyQ down']);
   });
 
-  it('reports the board lost when the connection drops, and refuses requests naming why', async () => {
-    hid = await openHid(`tcp://127.0.0.1:${port}`, FAST);
+  it('reports the board lost when the connection drops, and (told not to reopen) refuses requests naming why', async () => {
+    hid = await openHid(`tcp://127.0.0.1:${port}`, { ...FAST, reopenTimeoutMs: 0 });
     const lost: string[] = [];
     hid.onLost((err) => lost.push(err.message));
     socket!.destroy();

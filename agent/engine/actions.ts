@@ -122,7 +122,7 @@ const connectNetwork: Action = async (ctx, seen) => {
     const inBox = { x0: keyLabel.x0 + h, y0: keyLabel.y1 + h, x1: keyLabel.x0 + 3 * h, y1: keyLabel.y1 + 1.4 * h };
     await act(ctx, obs, 'type the Wi-Fi key (hidden) and Enter', async () => {
       await clickBox(ctx, obs, inBox);
-      await ctx.hid.type(wifi.key);
+      await ctx.hid.type(wifi.key, { secret: true });
       await ctx.hid.tap('Enter');
     });
     return 'continue';

@@ -100,6 +100,31 @@ export function rowsOf<T extends TextLine>(lines: readonly T[]): T[][] {
   return rows;
 }
 
+/**
+ * A line split where its words are far apart (more than twice its height): two controls side by side
+ * ("Next" and "Cancel" in a list item) are two items, not one.
+ */
+export function splitAtGaps(lines: TextLine[]): TextLine[] {
+  const out: TextLine[] = [];
+  for (const line of lines) {
+    const words = line.words;
+    if (!words || words.length < 2) { out.push(line); continue; }
+    const h = line.box.y1 - line.box.y0;
+    let part: typeof words = [words[0]];
+    const flush = () => {
+      const box = { x0: Math.min(...part.map((w) => w.box.x0)), y0: Math.min(...part.map((w) => w.box.y0)), x1: Math.max(...part.map((w) => w.box.x1)), y1: Math.max(...part.map((w) => w.box.y1)) };
+      const confidence = part.reduce((a, w) => a + w.confidence, 0) / part.length;
+      out.push({ text: part.map((w) => w.text).join(' '), box, confidence, words: part });
+    };
+    for (let i = 1; i < words.length; i++) {
+      if (words[i].box.x0 - words[i - 1].box.x1 > 2 * h) { flush(); part = []; }
+      part.push(words[i]);
+    }
+    flush();
+  }
+  return out;
+}
+
 /** The page's text as one normalized string, with where each line starts in it. */
 export interface PageText { text: string; lines: TextLine[]; starts: number[] }
 

@@ -2,7 +2,7 @@
 // and its selected item, the ESP. Read only where the catalog says a field is; a field that cannot be read
 // is left out, never guessed.
 import type { FieldSpec, ScreenVariant } from './catalog.ts';
-import { bestMatch, normalizeText, pageText, rowsOf, linesCovering, textSimilarity, readingOrder } from './classifier.ts';
+import { bestMatch, normalizeText, pageText, rowsOf, linesCovering, splitAtGaps, textSimilarity, readingOrder } from './classifier.ts';
 import { colorUnder, type Rgb, type Thumb } from './preprocess.ts';
 import type { Box, EspPhase, ScreenFields, TextLine } from './types.ts';
 
@@ -267,30 +267,6 @@ function masked(text: string): boolean {
   return dots === t.length || (t.length >= 6 && dots >= 0.85 * t.length);
 }
 
-/**
- * A line split where its words are far apart (more than twice its height): two controls side by side
- * ("Next" and "Cancel" in a list item) are two items, not one.
- */
-function splitAtGaps(lines: TextLine[]): TextLine[] {
-  const out: TextLine[] = [];
-  for (const line of lines) {
-    const words = (line as LineWithWords).words;
-    if (!words || words.length < 2) { out.push(line); continue; }
-    const h = line.box.y1 - line.box.y0;
-    let part: typeof words = [words[0]];
-    const flush = () => {
-      const box = { x0: Math.min(...part.map((w) => w.box.x0)), y0: Math.min(...part.map((w) => w.box.y0)), x1: Math.max(...part.map((w) => w.box.x1)), y1: Math.max(...part.map((w) => w.box.y1)) };
-      const confidence = part.reduce((a, w) => a + w.confidence, 0) / part.length;
-      out.push({ text: part.map((w) => w.text).join(' '), box, confidence, words: part });
-    };
-    for (let i = 1; i < words.length; i++) {
-      if (words[i].box.x0 - words[i - 1].box.x1 > 2 * h) { flush(); part = []; }
-      part.push(words[i]);
-    }
-    flush();
-  }
-  return out;
-}
 
 /** The first line of a filled item (its label; a description may follow), cleaned of icon noise. */
 function firstReadable(lines: TextLine[]): string | undefined {

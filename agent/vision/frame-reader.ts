@@ -6,7 +6,7 @@
 import { findActiveArea, regionBox } from './active-area.ts';
 import type { Catalog, FieldSpec, RegionRole, ScreenVariant } from './catalog.ts';
 import {
-  PAGE_REGION, closest, decide, isNoSignal, matchesLook, nextStep, readingOrder, scoreCandidates,
+  PAGE_REGION, closest, decide, isNoSignal, matchesLook, nextStep, readingOrder, scoreCandidates, splitAtGaps,
   type Candidate, type Classification,
 } from './classifier.ts';
 import { readFields } from './fields.ts';
@@ -49,6 +49,8 @@ export class FrameReader {
   private scored: Candidate[] = [];
   private lookTitles: string[] = [];
   private page: Promise<TextLine[]> | null = null;
+  /** The screen the frame was found to be. */
+  private variant: ScreenVariant | null = null;
   /** OCR jobs this frame has cost so far. */
   ocrJobs = 0;
 
@@ -87,19 +89,27 @@ export class FrameReader {
     }
     const c = await decide(step.passing, () => this.qrOf(step.passing.map((p) => p.variant)).then((q) => q?.payload ?? null));
     if (!c.variant) return this.result({ screen: 'unknown', os: null, confidence: 0, candidates: closest(this.scored) });
+    this.variant = c.variant;
     const fields = await this.readFieldsOf(c);
     return this.result({ screen: c.screen, os: c.os, confidence: c.confidence, fields });
   }
 
-  /** Every line of the page (the active picture), read once per frame however often it is asked for. */
+  /**
+   * Every line of the page (the active picture), read once per frame however often it is asked for: the
+   * page as a whole, with what regions read better (the lines already read, the screen's buttons read on
+   * their own) in place of the page's reading of the same spots.
+   */
   pageLines(): Promise<TextLine[]> {
     this.page ??= (async () => {
       await this.decode();
-      const masks = [...this.qrs.values()];
-      const boxes = (await Promise.all(masks)).flatMap((q) => q.boxes);
+      const boxes = (await Promise.all(this.qrs.values())).flatMap((q) => q.boxes);
       // Every line, columns and pictures as they are (packing would fold a picture beside a line into it).
       const img = await this.cut(this.active, true, boxes);
-      return img ? readingOrder(await this.ocr(img, null, 'sparse')) : [];
+      const whole = img ? await this.ocr(img, null, 'sparse') : [];
+      const footers = (this.variant?.regions.footer ?? []).filter((n) => !this.read.has(n));
+      const buttons = (await Promise.all(footers.map((n) => this.ocrRegion(n, boxes)))).flat();
+      const better = [...this.lines, ...buttons];
+      return readingOrder([...better, ...whole.filter((l) => !better.some((b) => overlapShare(b.box, l.box) > 0.3))]);
     })();
     return this.page;
   }
@@ -138,7 +148,7 @@ export class FrameReader {
 
   /** Cuts a region (frame pixels) for OCR. */
   private async cut(box: Box, fills: boolean, masks?: Box[]): Promise<RegionImage | null> {
-    return await cutRegion(await this.decode(), box, { pictureHeight: this.pictureHeight, fills, masks });
+    return await cutRegion(await this.decode(), box, { pictureHeight: this.pictureHeight, fills, masks, bounds: this.active });
   }
 
   /**
@@ -186,7 +196,9 @@ export class FrameReader {
     // Art (taller than text) has no text to give; text lines are packed, blank gaps squeezed.
     const layout: OcrLayout = this.catalog.regions[name]?.layout === 'sparse' || name === PAGE_REGION ? 'sparse' : 'block';
     const h = this.pictureHeight * img.scale;
-    return this.ocr(img, img.lines.filter((l) => l.text || (l.y1 - l.y0 >= 0.006 * h && l.y1 - l.y0 < 0.065 * h)), layout);
+    const lines = await this.ocr(img, img.lines.filter((l) => l.text || (l.y1 - l.y0 >= 0.006 * h && l.y1 - l.y0 < 0.065 * h)), layout);
+    // Packing brought far-apart labels close: in frame pixels they are apart again, and separate controls.
+    return layout === 'sparse' ? splitAtGaps(lines) : lines;
   }
 
   /** OCR of some lines of a region (packed), or of all of it as it is (lines null). */
@@ -195,8 +207,6 @@ export class FrameReader {
     if (!input) return [];
     this.ocrJobs += 1;
     const res = await this.pool.recognize(input.image, layout);
-    if (process.env.VISION_DUMP) { const { writeFileSync } = await import('node:fs'); writeFileSync(`${process.env.VISION_DUMP}/${Date.now()}-${Math.random().toString(36).slice(2, 6)}.pgm`, input.image); }
-    if (process.env.VISION_TRACE) process.stderr.write(`  ocr ${layout} ${input.width}x${input.height} lines ${input.lineCount} ${res.ms}ms: ${res.lines.map((l) => l.text).join(' / ').slice(0, 100)}\n`);
     const toFrame = input.toFrame;
     return res.lines.map((l) => ({
       text: l.text, box: toFrame(l.box), confidence: l.confidence,
@@ -317,7 +327,7 @@ export class FrameReader {
   private async looksLikeSpinner(): Promise<boolean> {
     if (this.stats.luma >= 60 || this.lines.some((l) => /\p{L}{3,}/u.test(l.text) && l.confidence >= 0.6)) return false;
     if (!this.raster) return false;
-    const img = await cutRegion(this.raster, this.active, { pictureHeight: this.pictureHeight, fills: false });
+    const img = await cutRegion(this.raster, this.active, { pictureHeight: this.pictureHeight, fills: false, bounds: this.active });
     return !img || blocksOf(img.lines).length === 0;
   }
 

@@ -20,12 +20,40 @@ function rgb(image: Buffer) {
   return sharp(image).flatten({ background: '#000000' }).removeAlpha().toColourspace('srgb');
 }
 
+/**
+ * Width and height from a JPEG's frame header (SOFn), or null when it is not a JPEG or has none before its
+ * data: reading them costs nothing next to asking the decoder.
+ */
+export function jpegSize(image: Buffer): { width: number; height: number } | null {
+  if (image.length < 4 || image[0] !== 0xff || image[1] !== 0xd8) return null;
+  let i = 2;
+  while (i + 9 < image.length) {
+    if (image[i] !== 0xff) return null;
+    const marker = image[i + 1];
+    if (marker === 0xff) { i++; continue; }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue; }
+    if (marker === 0xd9 || marker === 0xda) return null;
+    const len = image.readUInt16BE(i + 2);
+    // SOF0..SOF15 but DHT (C4), JPG (C8), DAC (CC).
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      const height = image.readUInt16BE(i + 5), width = image.readUInt16BE(i + 7);
+      return width > 0 && height > 0 ? { width, height } : null;
+    }
+    i += 2 + len;
+  }
+  return null;
+}
+
 /** The frame's size and a thumbnail of about an eighth of it, decoded with JPEG shrink-on-load. */
 export async function decodeThumbnail(image: Buffer): Promise<Thumbnail> {
-  const meta = await sharp(image).metadata();
-  if (!meta.width || !meta.height) throw new Error('not an image (no size)');
+  let size = jpegSize(image);
+  if (!size) {
+    const meta = await sharp(image).metadata();
+    if (!meta.width || !meta.height) throw new Error('not an image (no size)');
+    size = { width: meta.width, height: meta.height };
+  }
   // EXIF rotation is not applied anywhere: grabbers do not rotate.
-  const frameWidth = meta.width, frameHeight = meta.height;
+  const frameWidth = size.width, frameHeight = size.height;
   const width = Math.max(1, Math.min(frameWidth, Math.max(64, Math.round(frameWidth / THUMB_DIVISOR))));
   const height = Math.max(1, Math.round((frameHeight * width) / frameWidth));
   const data = await rgb(image).resize(width, height, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: true }).raw().toBuffer();

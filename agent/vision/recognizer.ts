@@ -70,7 +70,12 @@ export class Recognizer {
   /** Reads a frame (JPEG or PNG). Frames of one stream are read one after the other, in the order given. */
   read(image: Buffer, opts: ReadOptions = {}): Promise<Recognition> {
     if (this.closed) return Promise.reject(new Error('Recognizer is closed'));
-    const p = this.queue.then(() => this.readNow(image, opts));
+    const p = this.queue.then(() => this.readNow(image, opts).catch((e: unknown) => {
+      // Nothing of a frame that could not be read may answer for the next one.
+      this.gate.reset();
+      this.last = null;
+      throw e;
+    }));
     this.queue = p.catch(() => {});
     return p;
   }

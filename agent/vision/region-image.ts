@@ -9,7 +9,7 @@ import { eraseRules, findFills, normalizingTable, pageLevel, unfill, type Fill }
 import type { Box } from './types.ts';
 
 /** Ink height (ascender to descender, OCR pixels) that lines are scaled to: small enough to be fast, big enough to read. */
-export const TARGET_LINE_PX = Number(process.env.VISION_TARGET ?? 20);
+export const TARGET_LINE_PX = 20;
 /** The least and most a region is scaled by. */
 const MIN_SCALE = 0.3, MAX_SCALE = 3;
 
@@ -41,6 +41,8 @@ export interface RegionOptions {
   fills: boolean;
   /** Boxes (frame pixels) to blank out first, e.g. a QR code that is not text. */
   masks?: Box[];
+  /** The active picture (frame pixels): a cut never reaches beyond it into the bars. */
+  bounds?: Box;
 }
 
 /**
@@ -49,7 +51,9 @@ export interface RegionOptions {
  */
 export async function cutRegion(frame: Raster, region: Box, opts: RegionOptions): Promise<RegionImage | null> {
   const reachY = Math.round(0.035 * opts.pictureHeight), reachX = Math.round(0.02 * opts.pictureHeight);
-  const box = clip({ x0: region.x0 - reachX, y0: region.y0 - reachY, x1: region.x1 + reachX, y1: region.y1 + reachY }, frame.width, frame.height);
+  const b = opts.bounds ?? { x0: 0, y0: 0, x1: frame.width, y1: frame.height };
+  const reach = { x0: Math.max(b.x0, region.x0 - reachX), y0: Math.max(b.y0, region.y0 - reachY), x1: Math.min(b.x1, region.x1 + reachX), y1: Math.min(b.y1, region.y1 + reachY) };
+  const box = clip(reach, frame.width, frame.height);
   if (!box) return null;
   // One pass: grey, inverted when the text is lighter than the page, the page brought to white.
   const { page, lightText } = polarity(frame, box);
@@ -94,11 +98,9 @@ export async function cutRegion(frame: Raster, region: Box, opts: RegionOptions)
       fills.push({ box: inFrame, color: meanRgb(frame, inFrame) });
     }
     if (fills.length === found) break;
-    if (fills.length) {
-      eraseRules(grey, w, h, 255, H, limit);
-      // A fill's soft edge leaves a faint frame: tesseract drops a word that sits in a frame.
-      for (let i = 0; i < grey.length; i++) if (grey[i] > 235) grey[i] = 255;
-    }
+    eraseRules(grey, w, h, 255, H, limit);
+    // A fill's soft edge leaves a faint frame: tesseract drops a word that sits in a frame.
+    for (let i = 0; i < grey.length; i++) if (grey[i] > 235) grey[i] = 255;
   }
   const { lines } = inkLines(grey, w, h, local(region), H, limit);
   return { box, scale, grey, width: w, height: h, inverted, fills, lines, inkLimit: limit };

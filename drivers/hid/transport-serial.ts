@@ -11,12 +11,15 @@ export class SerialTransport implements ByteTransport {
   private readonly input = new InputBuffer();
   private readonly closeSignal = new CloseSignal();
   private closing = false;
+  /** Settles when the port closes: a write or flush in flight on a vanishing port may never call back. */
+  private readonly whenClosed: Promise<void>;
 
   private constructor(
     private readonly port: SerialPort,
     readonly path: string,
   ) {
     this.description = `serial ${path}`;
+    this.whenClosed = new Promise((resolve) => this.closeSignal.on(() => resolve()));
     port.on('data', (data: Buffer) => this.input.push(data));
     port.on('close', (err?: Error | null) => this.finish(err ?? undefined));
     port.on('error', (err: Error) => {
@@ -42,11 +45,16 @@ export class SerialTransport implements ByteTransport {
 
   write(bytes: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`${this.description} is closed`));
-    return new Promise((resolve, reject) =>
+    const written = new Promise<void>((resolve, reject) =>
       this.port.write(Buffer.from(bytes), (err) =>
         err ? reject(new Error(`writing to ${this.description} failed: ${err.message}`)) : resolve(),
       ),
     );
+    const gone = this.whenClosed.then(() => {
+      throw new Error(`writing to ${this.description} failed: the port closed`);
+    });
+    gone.catch(() => {});
+    return Promise.race([written, gone]);
   }
 
   read(n: number, timeoutMs: number): Promise<Buffer> {
@@ -55,7 +63,7 @@ export class SerialTransport implements ByteTransport {
 
   async drain(): Promise<number> {
     // Bytes still in the OS buffer are flushed too, then whatever Node already took in.
-    if (!this.closed) await new Promise<void>((resolve) => this.port.flush(() => resolve()));
+    if (!this.closed) await Promise.race([new Promise<void>((resolve) => this.port.flush(() => resolve())), this.whenClosed]);
     return this.input.discard();
   }
 
@@ -64,7 +72,12 @@ export class SerialTransport implements ByteTransport {
     this.closing = true;
     await new Promise<void>((resolve) => {
       if (!this.port.isOpen) return resolve();
-      this.port.close(() => resolve());
+      // A port that is vanishing may never call back (its disconnect is closing it already): do not wait long.
+      const timer = setTimeout(resolve, 1000);
+      this.port.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
     });
     this.finish();
   }

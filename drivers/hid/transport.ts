@@ -17,14 +17,27 @@ export interface ByteTransport {
   onClose(listener: (cause?: Error) => void): void;
 }
 
-export type HidSpec = { kind: 'serial'; path: string } | { kind: 'tcp'; host: string; port: number };
+export type HidSpec =
+  | { kind: 'serial'; path: string }
+  | { kind: 'tcp'; host: string; port: number }
+  /** A board found by its USB id (and serial number); no id: any known board. */
+  | { kind: 'usb'; vid?: number; pid?: number; serial?: string };
 
 const ACCEPTED_FORMS = 'serial:/dev/ttyACM0, a bare /dev/... path, or tcp://host:port (e.g. tcp://127.0.0.1:5000)';
 
-/** Parses where the board is: `serial:/dev/ttyACM0` (or `serial:COM3`), a bare `/dev/...` path, `tcp://host:port`. */
+/**
+ * Parses where the board is: `serial:/dev/ttyACM0` (or `serial:COM3`), a bare `/dev/...` path, `tcp://host:port`,
+ * or `usb:VID:PID[:SERIAL]` / `usb:auto` (found by its USB id).
+ */
 export function parseHidSpec(spec: string): HidSpec {
   const text = spec.trim();
-  const bad = (why: string) => new Error(`HID spec '${spec}' ${why}; accepted forms: ${ACCEPTED_FORMS}`);
+  const bad = (why: string) => new Error(`HID spec '${spec}' ${why}; accepted forms: ${ACCEPTED_FORMS}, or usb:VID:PID[:SERIAL] (e.g. usb:2341:8036) or usb:auto`);
+  if (/^usb:/i.test(text)) {
+    const m = /^usb:(?:(auto)?|([0-9a-f]{4}):([0-9a-f]{4})(?::(.+))?)$/i.exec(text);
+    if (!m) throw bad('is not a USB id; hex vendor and product ids are expected');
+    if (!m[2]) return { kind: 'usb' };
+    return { kind: 'usb', vid: parseInt(m[2], 16), pid: parseInt(m[3], 16), ...(m[4] ? { serial: m[4] } : {}) };
+  }
   if (text.startsWith('serial:')) {
     const path = text.slice('serial:'.length).replace(/^\/\/(?=\/)/, '');
     if (!path) throw bad('names no serial port');

@@ -8,6 +8,18 @@ export interface BoardStatus {
   scrollLock: boolean;
   /** The board asked for a reset (outputs changed). */
   resetRequired: boolean;
+  /**
+   * The link to the board: false from the moment it is lost (port vanished, no answer) until it is back and
+   * every key was released. Undefined from drivers that do not tell.
+   */
+  linkUp?: boolean;
+}
+
+export interface TypeOptions {
+  /** Keyboard layout the device uses (us, uk, de, fr); default the driver's (us unless configured). */
+  layout?: string;
+  /** The text is a secret (a Wi-Fi key): messages say how many characters and where, never which. */
+  secret?: boolean;
 }
 
 export interface Keyboard {
@@ -15,8 +27,8 @@ export interface Keyboard {
   tap(chord: string | string[]): Promise<void>;
   down(key: string): Promise<void>;
   up(key: string): Promise<void>;
-  /** Types text with the US layout; refuses text with characters it cannot type before sending anything. */
-  type(text: string): Promise<void>;
+  /** Types text with a keyboard layout (US by default); refuses text with characters it cannot type before sending anything. */
+  type(text: string, options?: TypeOptions): Promise<void>;
   releaseAll(): Promise<void>;
   status(): Promise<BoardStatus>;
 }
@@ -29,7 +41,10 @@ export interface Pointer {
 
 export interface HidDevice extends Keyboard, Pointer {
   readonly description: string;
-  /** Called with the new status whenever a PING shows a change (e.g. the keyboard went offline). */
+  /**
+   * Called with the new status whenever it changes: a PING shows the keyboard went offline or came back, or
+   * the link to the board was lost (linkUp false) or is back (linkUp true).
+   */
   onStatus(listener: (status: BoardStatus) => void): void;
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { runAgent, startSim, type AgentResult, type SimState } from './processes.ts';
+import { runAgent, startSim, type AgentResult, type SimProcess, type SimState } from './processes.ts';
 
 export const SPEED = '600';
 
@@ -33,16 +33,27 @@ export const SCENARIOS: Expectation[] = [
 
 export interface ScenarioRun { agent: AgentResult; report: any; state: SimState; out: string }
 
+export interface ScenarioRunOptions {
+  /** More arguments for the virtual device, e.g. ['--line-corrupt', '0.01', '--line-drop', '0.005']. */
+  simArgs?: string[];
+  /**
+   * Runs beside the agent (given the agent's result to come), e.g. restarts the board once the device shows a
+   * screen; the device keeps running until it ends. Its error fails the run.
+   */
+  during?: (sim: SimProcess, agent: Promise<AgentResult>) => Promise<void>;
+}
+
 /** Starts the virtual device with the scenario, runs the agent against it over `transport`, reads both sides. */
-export async function runScenario(e: Expectation, transport: 'pty' | 'tcp', extraArgs: string[] = []): Promise<ScenarioRun> {
-  const sim = await startSim(['--scenario', e.scenario, '--serial', transport, '--speed', SPEED]);
+export async function runScenario(e: Expectation, transport: 'pty' | 'tcp', extraArgs: string[] = [], opts: ScenarioRunOptions = {}): Promise<ScenarioRun> {
+  const sim = await startSim(['--scenario', e.scenario, '--serial', transport, '--speed', SPEED, ...(opts.simArgs ?? [])]);
   try {
     const out = mkdtempSync(join(tmpdir(), `ahil-${e.scenario}-`));
     const hid = transport === 'pty' ? `serial:${sim.info.serial}` : `tcp://${sim.info.tcp}`;
     const args = ['run', '--hid', hid, '--capture', sim.info.video, '--out', out, '--log-level', 'warn',
       '--expect-organization', CONTOSO.organization, '--expect-profile', CONTOSO.profile, ...extraArgs];
     if (e.wifiKey) args.push('--wifi-ssid', 'LabNet');
-    const agent = await runAgent(args, e.wifiKey ? { AUTOPILOT_HIL_WIFI_KEY: e.wifiKey } : {});
+    const agentRun = runAgent(args, e.wifiKey ? { AUTOPILOT_HIL_WIFI_KEY: e.wifiKey } : {});
+    const [agent] = await Promise.all([agentRun, opts.during?.(sim, agentRun)]);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     const state = await sim.state();
     return { agent, report, state, out };
