@@ -234,6 +234,10 @@ describe('the screen catalog', () => {
       .toThrow(/flows\/screens\.yaml: .*screens\.esp\.win1[01]\.en-US\.fields\.errorCode\.kind/);
     expect(() => parseCatalog(text.replace('look: [light]', 'look: [lite]'), 'flows/screens.yaml'))
       .toThrow(/unknown look "lite"/);
+    expect(() => parseCatalog(text.replace('title: w11-title, body', 'title: w11-titel, body'), 'flows/screens.yaml'))
+      .toThrow(/screens\.oobe-region\.win11\.regions\.title: unknown region "w11-titel"/);
+    expect(() => parseCatalog(text.replace('threshold: 0.8, in: footer }', 'threshold: 0.8, in: side }'), 'flows/screens.yaml'))
+      .toThrow(/flows\/screens\.yaml: .*\.in/);
   });
 });
 

@@ -96,3 +96,41 @@ export function meanLuma(thumb: Thumbnail, box: Box): number {
   return n ? sum / n : 0;
 }
 
+
+/**
+ * The part of a box (frame pixels) where the thumbnail shows something drawn: pixels whose brightness steps
+ * by more than `delta` from the pixel left of or above them (text, buttons, art; not the soft gradients
+ * of a page or its backdrop), plus `margin` thumbnail pixels around them. Null when the box is blank. Most
+ * of a region is empty page; this is what is worth cutting out at full size.
+ */
+export function contentBox(thumb: Thumbnail, box: Box, margin = 3, delta = 12): Box | null {
+  const s = thumb.step, w = thumb.width, d = thumb.data;
+  const x0 = Math.max(1, Math.floor(box.x0 / s)), x1 = Math.min(w, Math.ceil(box.x1 / s));
+  const y0 = Math.max(1, Math.floor(box.y0 / s)), y1 = Math.min(thumb.height, Math.ceil(box.y1 / s));
+  if (x1 <= x0 || y1 <= y0) return null;
+  const lum = (i: number) => (d[i] * 54 + d[i + 1] * 183 + d[i + 2] * 19) >> 8;
+  const bw = x1 - x0, bh = y1 - y0;
+  const edge = new Uint8Array(bw * bh);
+  const perCol = new Uint32Array(bw), perRow = new Uint32Array(bh);
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const i = (y * w + x) * 3, l = lum(i);
+      if (Math.abs(l - lum(i - 3)) <= delta && Math.abs(l - lum(i - 3 * w)) <= delta) continue;
+      edge[(y - y0) * bw + x - x0] = 1; perCol[x - x0]++; perRow[y - y0]++;
+    }
+  }
+  // A line across most of the box (the Windows 11 card's edge, a separator) is structure, not content.
+  let cx0 = x1, cy0 = y1, cx1 = x0 - 1, cy1 = y0 - 1;
+  for (let y = 0; y < bh; y++) {
+    if (perRow[y] > 0.6 * bw) continue;
+    for (let x = 0; x < bw; x++) {
+      if (!edge[y * bw + x] || perCol[x] > 0.6 * bh) continue;
+      if (x + x0 < cx0) cx0 = x + x0; if (x + x0 > cx1) cx1 = x + x0; if (y + y0 < cy0) cy0 = y + y0; if (y + y0 > cy1) cy1 = y + y0;
+    }
+  }
+  if (cx1 < cx0) return null;
+  return {
+    x0: Math.max(box.x0, (cx0 - margin) * s), y0: Math.max(box.y0, (cy0 - margin) * s),
+    x1: Math.min(box.x1, (cx1 + 1 + margin) * s), y1: Math.min(box.y1, (cy1 + 1 + margin) * s),
+  };
+}

@@ -251,9 +251,15 @@ function listLines(input: FieldInput, after: string[], before: string[], exclude
     const t = normalizeText(l.text);
     return t.length >= 4 && texts.some((x) => normalizeText(x).length > t.length && bestMatch(t, normalizeText(x)).similarity >= 0.75);
   };
+  // Two or three letters that begin a control's word are that control, half read (a greyed-out "Next").
+  const controlWords = [...exclude, ...buttons].flatMap((x) => normalizeText(x).split(' '));
+  const stub = (l: TextLine) => {
+    const t = normalizeText(cleanText(l)).replace(/[^a-z0-9]/g, '');
+    return t.length >= 1 && t.length <= 3 && controlWords.some((w) => w.length > t.length && w.startsWith(t));
+  };
   return page.lines.filter((l) => !anchorLines.has(l) && l.box.y0 >= top - 1 && l.box.y1 <= bottom + 1
     && readable(l) && !masked(l.text) && !lineMatches(l, exclude, 0.7) && !lineMatches(l, buttons)
-    && !partOf(l, after) && !partOf(l, exclude));
+    && !partOf(l, after) && !partOf(l, exclude) && !stub(l));
 }
 
 /** A line OCR is sure of, or one with a real word in it (not icon or dot noise such as "oe"). */
@@ -268,10 +274,13 @@ function masked(text: string): boolean {
 }
 
 
-/** The first line of a filled item (its label; a description may follow), cleaned of icon noise. */
+/**
+ * The first line of a filled item (its label; a description may follow), cleaned of icon noise. The item was
+ * found by its fill, so a short label OCR is unsure of ("US") still counts; a speck does not.
+ */
 function firstReadable(lines: TextLine[]): string | undefined {
   for (const line of readingOrder(lines)) {
-    if (!readable(line)) continue;
+    if (!readable(line) && !(line.confidence >= 0.3 && /[\p{L}\p{N}]{2,}/u.test(line.text))) continue;
     const t = cleanText(line);
     if (t) return t;
   }

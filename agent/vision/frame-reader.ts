@@ -3,7 +3,7 @@
 // look, block by block; then only the regions that open candidates still need; the whole page only when
 // nothing else tells. Fields are read from the regions of the screen that has them, the QR code only on
 // screens that show one.
-import { findActiveArea, regionBox } from './active-area.ts';
+import { contentBox, findActiveArea, regionBox } from './active-area.ts';
 import type { Catalog, FieldSpec, RegionRole, ScreenVariant } from './catalog.ts';
 import {
   PAGE_REGION, closest, decide, isNoSignal, matchesLook, nextStep, readingOrder, scoreCandidates, splitAtGaps,
@@ -146,9 +146,14 @@ export class FrameReader {
 
   private get pictureHeight(): number { return this.active.y1 - this.active.y0; }
 
-  /** Cuts a region (frame pixels) for OCR. */
+  /** Cuts a region (frame pixels) for OCR, only as far as the thumbnail shows something in it. */
   private async cut(box: Box, fills: boolean, masks?: Box[]): Promise<RegionImage | null> {
-    return await cutRegion(await this.decode(), box, { pictureHeight: this.pictureHeight, fills, masks, bounds: this.active });
+    // What is drawn inside the region, and as far beyond as a line crossing its edge may reach.
+    const reach = 0.035 * this.pictureHeight;
+    const inside = contentBox(this.thumb, box);
+    if (!inside) return null;
+    const content = { x0: inside.x0 - reach, y0: inside.y0 - reach, x1: inside.x1 + reach, y1: inside.y1 + reach };
+    return await cutRegion(await this.decode(), box, { pictureHeight: this.pictureHeight, fills, masks, bounds: this.active, content });
   }
 
   /**

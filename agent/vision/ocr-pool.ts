@@ -145,8 +145,10 @@ export class OcrPool {
         await worker.setParameters({ tessedit_pageseg_mode: psm });
         slot.psm = psm;
       }
-      const res = await worker.recognize(job.image, {}, { text: false, blocks: true });
-      job.resolve({ lines: linesOf(res.data.blocks), ms: Math.round(performance.now() - t0) });
+      // TSV: words with their boxes and lines, a string; the `blocks` tree (every symbol with its choices) costs
+      // far more to build and to pass between threads.
+      const res = await worker.recognize(job.image, {}, { text: false, blocks: false, tsv: true });
+      job.resolve({ lines: linesOfTsv(res.data.tsv ?? ''), ms: Math.round(performance.now() - t0) });
     } catch (e) {
       failed = true;
       job.reject(new Error(`OCR failed: ${e instanceof Error ? e.message : String(e)}`));
@@ -185,25 +187,38 @@ export class OcrPool {
   }
 }
 
-type Blocks = Awaited<ReturnType<Worker['recognize']>>['data']['blocks'];
-
-const toBox = (b: { x0: number; y0: number; x1: number; y1: number }): Box => ({ x0: b.x0, y0: b.y0, x1: b.x1, y1: b.y1 });
-
-/** Flattens tesseract's block tree into lines that hold some letter or digit. */
-function linesOf(blocks: Blocks): OcrLine[] {
+/**
+ * Lines from tesseract's TSV output (level, page, block, paragraph, line, word, left, top, width, height,
+ * confidence, text): the words of each line with their boxes; lines that hold no letter or digit are left out.
+ */
+export function linesOfTsv(tsv: string): OcrLine[] {
   const out: OcrLine[] = [];
-  for (const block of blocks ?? []) {
-    for (const para of block.paragraphs) {
-      for (const line of para.lines) {
-        const text = line.text.replace(/\s+/g, ' ').trim();
-        if (!/[\p{L}\p{N}]/u.test(text)) continue;
-        const words = line.words
-          .map((w) => ({ text: w.text.trim(), box: toBox(w.bbox), confidence: w.confidence / 100 }))
-          .filter((w) => w.text.length > 0);
-        out.push({ text, box: toBox(line.bbox), confidence: line.confidence / 100, words });
-      }
+  let current: OcrLine | null = null;
+  const flush = () => {
+    if (!current) return;
+    const text = current.words.map((w) => w.text).join(' ').replace(/\s+/g, ' ').trim();
+    if (current.words.length && /[\p{L}\p{N}]/u.test(text)) {
+      current.text = text;
+      current.confidence = current.words.reduce((a, w) => a + w.confidence, 0) / current.words.length;
+      out.push(current);
+    }
+    current = null;
+  };
+  for (const row of tsv.split('\n')) {
+    const f = row.split('\t');
+    if (f.length < 12) continue;
+    const level = Number(f[0]);
+    const [left, top, width, height] = [Number(f[6]), Number(f[7]), Number(f[8]), Number(f[9])];
+    const box: Box = { x0: left, y0: top, x1: left + width, y1: top + height };
+    if (level === 4) {
+      flush();
+      current = { text: '', box, confidence: 0, words: [] };
+    } else if (level === 5 && current) {
+      const text = f.slice(11).join('\t').trim();
+      if (text) current.words.push({ text, box, confidence: Math.max(0, Number(f[10])) / 100 });
     }
   }
+  flush();
   return out;
 }
 

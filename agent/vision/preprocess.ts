@@ -196,56 +196,56 @@ function solidRect(comp: Int32Array, w: number, id: number, box: Rect, count: nu
  * Tesseract drops the words inside such a frame. No letter has a stroke this long, and a filled band (a
  * panel) is not thin: the pixels a few rows (columns) away on either side must be page. `page` is the
  * page's grey (white once whitened); lengths are relative to the height of the picture; pixels under
- * `darkUnder` (or 50 under the page) are line.
+ * `darkUnder` (or 50 under the page) are line. Only lines inside `area` are looked for.
  */
-export function eraseRules(grey: Uint8Array, W: number, H: number, page = pageLevel(grey), pictureHeight = H, darkUnder = page - 50): void {
+export function eraseRules(grey: Uint8Array, W: number, H: number, page = pageLevel(grey), pictureHeight = H, darkUnder = page - 50,
+  area: Box = { x0: 0, y0: 0, x1: W, y1: H }): void {
   const dark = Math.max(darkUnder, page - 50);
   if (dark <= 0) return;
   // Longer than any stroke of a letter: the tallest text of a setup page is about 3.6% of the picture high.
   const minH = Math.max(20, Math.round(0.055 * pictureHeight)), minV = Math.max(15, Math.round(0.036 * pictureHeight));
   const off = 5;
-  const erase = new Uint8Array(W * H);
-  let any = false;
+  // Dark pixels of a stretch of row yy (columns a..b-1): more than half means the line is not thin there.
+  const rowDark = (yy: number, a: number, b: number) => {
+    if (yy < 0 || yy >= H) return 0;
+    let c = 0;
+    for (let i = yy * W + a, e = yy * W + b; i < e; i++) if (grey[i] < dark) c++;
+    return c;
+  };
+  const colDark = (xx: number, a: number, b: number) => {
+    if (xx < 0 || xx >= W) return 0;
+    let c = 0;
+    for (let i = a * W + xx, e = b * W + xx; i < e; i += W) if (grey[i] < dark) c++;
+    return c;
+  };
+  const erase: number[] = [];
+  const ax0 = Math.max(0, Math.floor(area.x0)), ax1 = Math.min(W, Math.ceil(area.x1));
+  const ay0 = Math.max(0, Math.floor(area.y0)), ay1 = Math.min(H, Math.ceil(area.y1));
   // Rows: runs of dark pixels, thin when the rows `off` above and below are mostly page along the run.
-  for (let y = 0; y < H; y++) {
+  for (let y = ay0; y < ay1; y++) {
     const row = y * W;
-    let x = 0;
-    while (x < W) {
+    let x = ax0;
+    while (x < ax1) {
       if (grey[row + x] >= dark) { x++; continue; }
       const a = x;
-      while (x < W && grey[row + x] < dark) x++;
-      if (x - a < minH) continue;
-      let thin = true;
-      for (const yy of [y - off, y + off]) {
-        if (yy < 0 || yy >= H) continue;
-        let c = 0;
-        for (let i = a, r = yy * W; i < x; i++) if (grey[r + i] < dark) c++;
-        if (c > 0.5 * (x - a)) { thin = false; break; }
-      }
-      if (thin) { erase.fill(1, row + a, row + x); any = true; }
+      while (x < ax1 && grey[row + x] < dark) x++;
+      const len = x - a;
+      if (len >= minH && rowDark(y - off, a, x) <= 0.5 * len && rowDark(y + off, a, x) <= 0.5 * len) erase.push(row + a, row + x, 1);
     }
   }
   // Columns, walked row by row (memory order) with a running length per column.
   const run = new Int32Array(W);
-  for (let y = 0; y <= H; y++) {
+  for (let y = ay0; y <= ay1; y++) {
     const row = y * W;
-    for (let x = 0; x < W; x++) {
-      if (y < H && grey[row + x] < dark) { run[x]++; continue; }
+    for (let x = ax0; x < ax1; x++) {
+      if (y < ay1 && grey[row + x] < dark) { run[x]++; continue; }
       const len = run[x];
+      if (len === 0) continue;
       run[x] = 0;
-      if (len < minV) continue;
-      let thin = true;
-      for (const xx of [x - off, x + off]) {
-        if (xx < 0 || xx >= W) continue;
-        let c = 0;
-        for (let i = y - len; i < y; i++) if (grey[i * W + xx] < dark) c++;
-        if (c > 0.5 * len) { thin = false; break; }
-      }
-      if (thin) { for (let i = y - len; i < y; i++) erase[i * W + x] = 1; any = true; }
+      if (len >= minV && colDark(x - off, y - len, y) <= 0.5 * len && colDark(x + off, y - len, y) <= 0.5 * len) erase.push((y - len) * W + x, y * W + x, W);
     }
   }
-  if (!any) return;
-  for (let i = 0; i < grey.length; i++) if (erase[i]) grey[i] = 255;
+  for (let k = 0; k < erase.length; k += 3) for (let i = erase[k]; i < erase[k + 1]; i += erase[k + 2]) grey[i] = 255;
 }
 
 /** A lookup that makes a region's grey dark text on white: inverted when the text is light, the page's own grey brought to white. */

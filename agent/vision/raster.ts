@@ -127,6 +127,15 @@ export function shrinkGrey(grey: Uint8Array, width: number, height: number, cell
   return { data: out, width: w, height: h };
 }
 
+/** A box (whole pixels, inside) of a grey image of the given width, copied out. */
+export function subGrey(grey: Uint8Array, width: number, box: Box): Uint8Array {
+  const w = box.x1 - box.x0, h = box.y1 - box.y0;
+  if (box.x0 === 0 && w === width && box.y0 === 0) return grey.subarray(0, w * h);
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) out.set(grey.subarray((box.y0 + y) * width + box.x0, (box.y0 + y) * width + box.x1), y * w);
+  return out;
+}
+
 /** Mean colour of a box of the raster (frame pixels). */
 export function meanRgb(r: Raster, box: Box): { r: number; g: number; b: number } {
   const c = clip(box, r.width, r.height);

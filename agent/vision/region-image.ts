@@ -4,7 +4,7 @@
 // is kept whole when most of it is inside, dropped otherwise), cropped to the ink and scaled so the text is
 // of the height tesseract reads fast and well.
 import sharp from 'sharp';
-import { clip, greyOf, meanRgb, shrinkGrey, type Raster } from './raster.ts';
+import { clip, greyOf, meanRgb, shrinkGrey, subGrey, type Raster } from './raster.ts';
 import { eraseRules, findFills, normalizingTable, pageLevel, unfill, type Fill } from './preprocess.ts';
 import type { Box } from './types.ts';
 
@@ -43,6 +43,8 @@ export interface RegionOptions {
   masks?: Box[];
   /** The active picture (frame pixels): a cut never reaches beyond it into the bars. */
   bounds?: Box;
+  /** Where there is anything but page (frame pixels, e.g. from the thumbnail): the cut keeps to it. */
+  content?: Box;
 }
 
 /**
@@ -52,7 +54,11 @@ export interface RegionOptions {
 export async function cutRegion(frame: Raster, region: Box, opts: RegionOptions): Promise<RegionImage | null> {
   const reachY = Math.round(0.035 * opts.pictureHeight), reachX = Math.round(0.02 * opts.pictureHeight);
   const b = opts.bounds ?? { x0: 0, y0: 0, x1: frame.width, y1: frame.height };
-  const reach = { x0: Math.max(b.x0, region.x0 - reachX), y0: Math.max(b.y0, region.y0 - reachY), x1: Math.min(b.x1, region.x1 + reachX), y1: Math.min(b.y1, region.y1 + reachY) };
+  const c = opts.content ?? b;
+  const reach = {
+    x0: Math.max(b.x0, c.x0, region.x0 - reachX), y0: Math.max(b.y0, c.y0, region.y0 - reachY),
+    x1: Math.min(b.x1, c.x1, region.x1 + reachX), y1: Math.min(b.y1, c.y1, region.y1 + reachY),
+  };
   const box = clip(reach, frame.width, frame.height);
   if (!box) return null;
   // One pass: grey, inverted when the text is lighter than the page, the page brought to white.
@@ -79,28 +85,46 @@ export async function cutRegion(frame: Raster, region: Box, opts: RegionOptions)
     for (let y = c.y0; y < c.y1; y++) grey.fill(255, y * w + c.x0, y * w + c.x1);
   }
   // Thin lines first (outlines, a focus rectangle): one drawn around a button would join it to the next.
-  // Whatever would count as ink counts as a line here too, however faint.
+  // Whatever would count as ink counts as a line here too, however faint. (Where only text blocks are
+  // taken, as for a title, a box is told from text by its solid rows and no erasing is needed.)
   const limit = inkLimit(grey);
-  eraseRules(grey, w, h, pageLevel(grey), H, limit);
+  if (opts.fills) eraseRules(grey, w, h, pageLevel(grey), H, limit);
   const fills: Fill[] = [];
-  // Two rounds: a fill can hold another (a key box inside the selected network), seen once the outer is undone.
-  for (let round = 0; opts.fills && round < 2 && (round === 0 || fills.length > 0); round++) {
+  if (opts.fills) {
     const cell = Math.max(2, Math.round(H / 270));
-    const found = fills.length;
-    for (const f of findFills({ ...shrinkGrey(grey, w, h, cell), step: cell }, false)) {
-      // A button or an item lies across the region; what runs off its side is the page's own structure (the
-      // backdrop beside the Windows 11 card).
-      const edge = 2 * cell;
-      if (f.box.x0 <= edge || f.box.x1 >= w - edge) continue;
-      unfill(grey, w, h, f, 1, cell);
-      const inFrame = { x0: box.x0 + f.box.x0 / scale, y0: box.y0 + f.box.y0 / scale, x1: box.x0 + f.box.x1 / scale, y1: box.y0 + f.box.y1 / scale };
-      // Its colour in the frame (the selected item is the accent-coloured one).
-      fills.push({ box: inFrame, color: meanRgb(frame, inFrame) });
+    // Filled areas of the whole cut, then those inside them (a key box inside the selected network), seen
+    // once the outer one is undone.
+    let areas: Box[] = [{ x0: 0, y0: 0, x1: w, y1: h }];
+    for (let round = 0; round < 2 && areas.length; round++) {
+      const found: Box[] = [];
+      for (const area of areas) {
+        const ax0 = Math.floor(area.x0 / cell) * cell, ay0 = Math.floor(area.y0 / cell) * cell;
+        const aw = Math.min(w, Math.ceil(area.x1)) - ax0, ah = Math.min(h, Math.ceil(area.y1)) - ay0;
+        if (aw < 4 * cell || ah < 3 * cell) continue;
+        const sub = subGrey(grey, w, { x0: ax0, y0: ay0, x1: ax0 + aw, y1: ay0 + ah });
+        for (const f of findFills({ ...shrinkGrey(sub, aw, ah, cell), step: cell }, false)) {
+          const fb = { x0: f.box.x0 + ax0, y0: f.box.y0 + ay0, x1: f.box.x1 + ax0, y1: f.box.y1 + ay0 };
+          // A button or an item lies across the region; what runs off its side is the page's own structure
+          // (the backdrop beside the Windows 11 card).
+          const edge = 2 * cell;
+          if (round === 0 && (fb.x0 <= edge || fb.x1 >= w - edge)) continue;
+          unfill(grey, w, h, { box: fb, color: f.color }, 1, cell);
+          found.push(fb);
+          const inFrame = { x0: box.x0 + fb.x0 / scale, y0: box.y0 + fb.y0 / scale, x1: box.x0 + fb.x1 / scale, y1: box.y0 + fb.y1 / scale };
+          // Its colour in the frame (the selected item is the accent-coloured one).
+          fills.push({ box: inFrame, color: meanRgb(frame, inFrame) });
+        }
+      }
+      // A focus rectangle close around a fill was not thin beside it; it is now. A fill's soft edge leaves a
+      // faint frame (tesseract drops a word that sits in a frame): brought to white.
+      for (const fb of found) {
+        const m = 6 * cell;
+        const around = { x0: Math.max(0, fb.x0 - m), y0: Math.max(0, fb.y0 - m), x1: Math.min(w, fb.x1 + m), y1: Math.min(h, fb.y1 + m) };
+        eraseRules(grey, w, h, 255, H, limit, around);
+        for (let y = around.y0; y < around.y1; y++) for (let i = y * w + around.x0, e = y * w + around.x1; i < e; i++) if (grey[i] > 235) grey[i] = 255;
+      }
+      areas = found;
     }
-    if (fills.length === found) break;
-    eraseRules(grey, w, h, 255, H, limit);
-    // A fill's soft edge leaves a faint frame: tesseract drops a word that sits in a frame.
-    for (let i = 0; i < grey.length; i++) if (grey[i] > 235) grey[i] = 255;
   }
   const { lines } = inkLines(grey, w, h, local(region), H, limit);
   return { box, scale, grey, width: w, height: h, inverted, fills, lines, inkLimit: limit };
