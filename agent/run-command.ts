@@ -118,10 +118,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     recognizer = parts[2].status === 'fulfilled' ? parts[2].value : null;
     const broken = parts.find((p): p is PromiseRejectedResult => p.status === 'rejected');
     if (broken || !hid || !capture || !recognizer) throw broken?.reason ?? new Error('a part did not open');
-    // The engine finds what it clicks in rec.lines: it gets every line of the page (allText) until it asks for
-    // them only where it clicks (vision issue 3); a frame equal to the last still costs nothing.
-    const reader = recognizer;
-    const { report, reportPath } = await runFlow({ hid, capture, reader: { read: (image: Buffer) => reader.read(image, { allText: true }) }, findText }, options, progress);
+    const { report, reportPath } = await runFlow({ hid, capture, reader: recognizer, findText }, options, progress);
     const dev = report.device;
     progress.info(`result: ${report.result}${report.failure ? ` (${report.failure.message})` : ''}`);
     progress.info(`device: organization ${dev.organization ?? '?'}, profile ${dev.profile ?? '?'}, ZtdId ${dev.ztdId ?? '?'}, serial ${dev.serialNumber ?? '?'}`);

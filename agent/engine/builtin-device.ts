@@ -49,15 +49,20 @@ export function readScenarioFacts(nameOrPath: string): ScenarioFacts {
 export async function startBuiltinDevice(opts: {
   scenario: string; serial: 'tcp' | 'pty'; speed?: number; logFile: string; size?: string;
 }): Promise<BuiltinDevice> {
-  const args = [SIM_BIN, '--json', '--scenario', opts.scenario, '--serial', opts.serial];
+  const args = ['--scenario', opts.scenario, '--serial', opts.serial];
   if (opts.speed) args.push('--speed', String(opts.speed));
   if (opts.size) args.push('--size', opts.size);
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const logStream = createWriteStream(opts.logFile);
+  return startSimProgram(args, opts.logFile);
+}
+
+/** Starts `autopilot-hil sim --json ARGS`, its stderr to `logFile`, and waits for its ready line. */
+export async function startSimProgram(simArgs: string[], logFile: string): Promise<BuiltinDevice> {
+  const child: ChildProcess = spawn(process.execPath, [SIM_BIN, '--json', ...simArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logStream = createWriteStream(logFile);
   child.stderr!.pipe(logStream);
   const endpoints = await new Promise<SimEndpoints>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new RunFailure('infrastructure', `the virtual device did not start within 60 s (see ${opts.logFile})`)), 60_000);
+    const timer = setTimeout(() => reject(new RunFailure('infrastructure', `the virtual device did not start within 60 s (see ${logFile})`)), 60_000);
     lines.once('line', (line) => {
       clearTimeout(timer);
       try {
@@ -69,10 +74,10 @@ export async function startBuiltinDevice(opts: {
     child.once('exit', (code) => {
       clearTimeout(timer);
       logStream.end(() => {
-        const said = existsSync(opts.logFile) ? readFileSync(opts.logFile, 'utf8').trim().split('\n').slice(-3).join(' ') : '';
+        const said = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' ') : '';
         reject(code === 64
-          ? new UsageError(said || `the virtual device refused its options (see ${opts.logFile})`)
-          : new RunFailure('infrastructure', `the virtual device stopped with exit code ${code}: ${said || `see ${opts.logFile}`}`));
+          ? new UsageError(said || `the virtual device refused its options (see ${logFile})`)
+          : new RunFailure('infrastructure', `the virtual device stopped with exit code ${code}: ${said || `see ${logFile}`}`));
       });
     });
   });

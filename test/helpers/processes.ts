@@ -1,14 +1,17 @@
 // Starts the real programs the way a user does: the virtual device (`autopilot-hil sim`) and the agent
 // (`autopilot-hil run`), as separate processes that meet only over the serial line and the video stream.
 import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSimProgram, type SimEndpoints } from '../../agent/engine/builtin-device.ts';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const AGENT_BIN = `${ROOT}bin/autopilot-hil.js`;
 export const SIM_BIN = `${ROOT}bin/autopilot-hil-sim.js`;
 
-export interface SimInfo { serial?: string; tcp: string; video: string; snapshot: string; state: string }
+export type SimInfo = SimEndpoints;
 
 export interface SimProcess {
   info: SimInfo;
@@ -24,23 +27,15 @@ export interface SimState {
   [key: string]: unknown;
 }
 
+/** The virtual device as its own process, started the way `run` starts it; its log goes to a temporary file. */
 export async function startSim(args: string[]): Promise<SimProcess> {
-  const child = spawn(process.execPath, [SIM_BIN, '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const info = await new Promise<SimInfo>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sim did not start: ${stderr}`)), 60_000);
-    createInterface({ input: child.stdout }).once('line', (line) => { clearTimeout(timer); resolve(JSON.parse(line)); });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`sim exited ${code}: ${stderr}`)); });
-  });
+  const log = join(mkdtempSync(join(tmpdir(), 'ahil-sim-')), 'device.log');
+  const device = await startSimProgram(args, log);
+  const info = device.endpoints;
   return {
     info,
     state: async () => (await (await fetch(info.state)).json()) as SimState,
-    stop: () => new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () => device.stop(),
   };
 }
 
