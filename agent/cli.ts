@@ -63,6 +63,50 @@ program
     process.exitCode = await keysCommand(scripts, opts);
   });
 
+program
+  .command('doctor')
+  .description('what is attached and what works: boards, grabbers, ffmpeg, OCR data; one line each')
+  .option('--json', 'one JSON line per check', false)
+  .action(async (opts) => {
+    const { doctorCommand } = await import('./doctor-command.ts');
+    process.exitCode = await doctorCommand(opts);
+  });
+
+program
+  .command('calibrate')
+  .description('measure a station (picture geometry, key-to-screen latency, pointer aim) and write calibration/NAME.json')
+  .option('--station <name>', 'the station to calibrate (from --bench), or the name of the profile to write')
+  .option('--bench <file>', 'bench file that names the station')
+  .option('--hid <spec>', 'keyboard board, when no bench file is given')
+  .option('--capture <spec>', 'video source, when no bench file is given')
+  .option('--out <dir>', 'folder for the calibration profile', 'calibration')
+  .action(async (opts) => {
+    const { calibrateCommand } = await import('./calibrate-command.ts');
+    process.exitCode = await calibrateCommand(opts);
+  });
+
+const bench = program.command('bench').description('many stations at once from a bench file');
+bench
+  .command('run')
+  .description('run every station of a bench file at once')
+  .argument('<bench>', 'bench file (YAML)')
+  .option('--stations <names>', 'only these stations, comma-separated')
+  .option('--out <dir>', 'bench run folder (default runs/bench-TIMESTAMP)')
+  .addOption(new Option('--log-level <level>', 'how much the terminal shows').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
+  .action(async (file: string, opts) => {
+    const { benchRunCommand } = await import('./bench/bench-command.ts');
+    process.exitCode = await benchRunCommand(file, opts);
+  });
+bench
+  .command('status')
+  .description('station health (good, bad, maintenance) and the last result of each station')
+  .argument('<bench>', 'bench file (YAML)')
+  .option('--json', 'JSON instead of a table', false)
+  .action(async (file: string, opts) => {
+    const { benchStatusCommand } = await import('./bench/bench-command.ts');
+    process.exitCode = await benchStatusCommand(file, opts);
+  });
+
 // The virtual device is a separate program; the agent only starts it, it never imports it.
 program.command('sim', 'serve the virtual device: serial HID on a pseudo-terminal or TCP, video over HTTP', {
   executableFile: fileURLToPath(new URL('../bin/autopilot-hil-sim.js', import.meta.url)),
