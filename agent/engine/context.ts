@@ -7,6 +7,7 @@ import type { Flow } from './flow.ts';
 import type { Observer, Observation } from './observer.ts';
 import type { Progress } from './progress.ts';
 import type { Logger } from 'pino';
+import type { Journal } from './journal.ts';
 
 export interface WifiSettings { ssid: string; key: string }
 
@@ -47,6 +48,8 @@ export interface RunContext {
   /** Keys typed on the network screen, so a refused key is not typed again. */
   wifiKeyTyped: number;
   keyboardOnline: boolean;
+  /** Irreversible actions go through it: taken at most once per run, across agent restarts. */
+  journal: Journal;
 }
 
 export type ActionResult = 'continue' | 'passed';

@@ -14,6 +14,7 @@ import { RunFailure } from './errors.ts';
 import { loadFlow, stepFor } from './flow.ts';
 import { Observer, type ScreenReader } from './observer.ts';
 import { Progress } from './progress.ts';
+import { MemoryJournal } from './journal.ts';
 
 export interface StationParts {
   hid: HidDevice;
@@ -48,6 +49,7 @@ export async function runFlow(parts: StationParts, options: RunOptions, progress
     refreshes: 0,
     wifiKeyTyped: 0,
     keyboardOnline: true,
+    journal: new MemoryJournal(),
   };
   parts.hid.onStatus((status) => {
     if (status.keyboardOnline !== ctx.keyboardOnline) {
