@@ -1,6 +1,6 @@
 // Frames kept as evidence in the run folder: frames/NNN-SCREEN-what.jpg. Names carry no secrets by design:
 // they are built from a counter, a screen id and a fixed word, never from text read or typed.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from '../../drivers/capture/types.ts';
 
@@ -10,6 +10,8 @@ export class Evidence {
 
   constructor(private readonly dir: string) {
     mkdirSync(join(dir, 'frames'), { recursive: true });
+    // A resumed run (run --resume) keeps the frames of its earlier lives: number on after them, never over them.
+    this.count = readdirSync(join(dir, 'frames')).reduce((n, f) => Math.max(n, Number.parseInt(f, 10) || 0), 0);
   }
 
   /** Saves a frame once (by its seq) and returns its path relative to the run folder. */

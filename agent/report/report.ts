@@ -1,6 +1,12 @@
-// report.json of a run (DESIGN.md "Contracts"): the verdict, what the device said, what was expected, every step.
+// report.json of a run (DESIGN.md "Contracts"): the verdict, what the device said, what was expected, every step;
+// and beside it junit.xml (for CI) and report.html (for a person), made from the same report.
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { renderJunit } from './junit.ts';
+import { framesShown, renderHtml } from './html.ts';
+import { thumbnailsSync } from './thumbnails.ts';
+import { maskDeep } from './secrets.ts';
+import { esc } from './markup.ts';
 import type { Category } from '../engine/errors.ts';
 import type { EspPhase, OsId, ScreenId } from '../vision/types.ts';
 
@@ -55,18 +61,47 @@ export interface Report {
   esp: EspSample[];
   attempts: number;
   hid?: Record<string, number>;
-  failure?: { category: Category; code?: string; message: string; frame?: string | null };
+  failure?: {
+    category: Category; code?: string; message: string; frame?: string | null;
+    /** What OCR read on the failure's frame, when no step kept that frame. */
+    texts?: string[];
+  };
 }
 
 export function emptyDevice(): DeviceSeen {
   return { organization: null, profile: null, user: null, ztdId: null, serialNumber: null, elapsed: null, errorCode: null };
 }
 
-/** Writes report.json atomically (a reader never sees half a file). */
+/** Writes a file so that a reader never sees half of it: a temporary file, then a rename. */
+export function writeFileAtomic(file: string, content: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, content);
+  renameSync(tmp, file);
+}
+
+/**
+ * Writes report.json, junit.xml and report.html into the run folder, each atomically, with every known
+ * secret masked. report.json goes first: it is the contract, and it is written even when a renderer fails.
+ * Returns the path of report.json.
+ */
 export function writeReport(dir: string, report: Report): string {
   mkdirSync(dir, { recursive: true });
+  const safe = maskDeep(report);
   const file = join(dir, 'report.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(file, `${JSON.stringify(safe, null, 2)}\n`);
+  writeFileAtomic(join(dir, 'junit.xml'), renderJunit(safe));
+  writeFileAtomic(join(dir, 'report.html'), htmlOrFallback(dir, safe));
   return file;
+}
+
+function htmlOrFallback(dir: string, report: Report): string {
+  try {
+    const thumbs = thumbnailsSync(dir, framesShown(report));
+    return renderHtml(report, (frame, width) => thumbs.get(`${frame}|${width}`) ?? null);
+  } catch (err) {
+    // The page is a view of report.json: if it cannot be made, say so in it rather than lose the verdict.
+    return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${esc(report.result)}</title></head><body>
+<h1>${esc(report.result)}</h1><p>${esc(report.failure?.message ?? '')}</p>
+<p>This page could not be made (${esc((err as Error).message)}); <a href="report.json">report.json</a> has the whole run.</p></body></html>\n`;
+  }
 }
