@@ -4,13 +4,16 @@
 // a board restart) can be injected through BoardFaults (lineFaults() makes seeded ones) and restart().
 // Like a real board, it keeps the keyboard's report: a KEY that changes nothing (a key pressed again while
 // it is down, or released while it is up) reaches the device as nothing, and CLEAR_HID or a restart
-// releases the keys that are down, which the device sees as those keys going up.
+// releases the keys that are down, which the device sees as those keys going up. Like this project's firmware
+// it answers POWER_BUTTON (0x20: its pin presses the PC's power button, sim/power-button.ts, and the timed
+// presses end on the board's own timer) and FIRMWARE_VERSION (0x21).
 import type { Duplex } from 'node:stream';
 import { keyByMcu } from '../drivers/hid/keymap.ts';
 import {
-  Command, FRAME_LENGTH, MouseButtonBits, PongFlag, REQUEST_MAGIC, ResponseCode, decodeMouseMove, encodeResponse,
-  frameCrcOk, type MouseButton,
+  Command, ExtensionCommand, FRAME_LENGTH, MouseButtonBits, PongFlag, PowerButtonAction, REQUEST_MAGIC, ResponseCode, crc16,
+  decodeMouseMove, encodeResponse, frameCrcOk, type MouseButton,
 } from '../drivers/hid/protocol.ts';
+import type { PowerPin } from './power-button.ts';
 
 /** What the board drives: the device's USB keyboard and absolute mouse. VirtualDevice implements it. */
 export interface HidSink {
@@ -40,7 +43,15 @@ export interface BoardOptions {
    * the request's and its own bytes would have crossed the line. A pseudo-terminal or TCP has no baud rate.
    */
   wireBaud?: number;
+  /** The board's power-button output (POWER_BUTTON 0x20), wired to the PC's power button; none: wired to nothing. */
+  powerPin?: PowerPin;
+  /** How long the board holds a short press (the firmware: 300 ms) and a long one (5000 ms). */
+  shortPressMs?: number;
+  longPressMs?: number;
 }
+
+/** FIRMWARE_VERSION's answer: this project's firmware 1.0.0; board kind 0 (not a hardware board). */
+const FIRMWARE_VERSION = [1, 0, 0, 0] as const;
 
 /** What one board saw and did, for /board and the tests. */
 export interface BoardStats {
@@ -138,6 +149,12 @@ export class BoardProtocol {
   private readonly buttonsDown = new Set<MouseButton>();
   private bootingUntil = 0;
   private lineBusyUntil = 0;
+  /** The power-button output: pressed or not, and the timer that ends a timed press. */
+  private powerPressed = false;
+  private powerTimer: NodeJS.Timeout | null = null;
+  private readonly powerPin: PowerPin | null;
+  private readonly shortPressMs: number;
+  private readonly longPressMs: number;
   faults: BoardFaults;
   readonly stats: BoardStats = {
     frames: 0, crcErrors: 0, timeouts: 0, repeats: 0, nones: 0, invalid: 0, unchanged: 0, restarts: 0, lostWhileBooting: 0,
@@ -151,6 +168,14 @@ export class BoardProtocol {
     this.timeoutMs = opts.firstByteTimeoutMs ?? 100;
     this.faults = opts.faults ?? {};
     this.wireMsPerByte = opts.wireBaud ? 10_000 / opts.wireBaud : 0;
+    this.powerPin = opts.powerPin ?? null;
+    this.shortPressMs = opts.shortPressMs ?? 300;
+    this.longPressMs = opts.longPressMs ?? 5000;
+  }
+
+  /** The power-button output is pressed now. */
+  get powerButtonPressed(): boolean {
+    return this.powerPressed;
   }
 
   /** Where responses go from now on: the line was unplugged and plugged in again (the board kept running). */
@@ -196,11 +221,34 @@ export class BoardProtocol {
     this.stopFrameTimer();
     this.last = null;
     this.releaseHeld();
+    this.setPower(false); // a reset lets go of the power button too, as the firmware's pin does
     this.bootingUntil = bootMs > 0 ? Date.now() + bootMs : 0;
   }
 
   close(): void {
     this.stopFrameTimer();
+    this.setPower(false);
+  }
+
+  /** POWER_BUTTON: a new action replaces the one running; the timed presses end on the board's own timer. */
+  private powerButton(action: number): boolean {
+    const timed = action === PowerButtonAction.short ? this.shortPressMs : action === PowerButtonAction.long ? this.longPressMs : null;
+    if (action !== PowerButtonAction.release && action !== PowerButtonAction.hold && timed === null) return false;
+    this.setPower(action !== PowerButtonAction.release);
+    if (timed !== null) {
+      this.powerTimer = setTimeout(() => {
+        this.powerTimer = null;
+        this.setPower(false);
+      }, timed);
+    }
+    return true;
+  }
+
+  private setPower(pressed: boolean): void {
+    if (this.powerTimer) clearTimeout(this.powerTimer);
+    this.powerTimer = null;
+    this.powerPressed = pressed;
+    this.powerPin?.set(pressed);
   }
 
   private startFrameTimer(): void {
@@ -238,14 +286,22 @@ export class BoardProtocol {
     this.sink.releaseAll();
   }
 
-  private pong(): Buffer {
+  private pong(extra?: readonly [number, number]): Buffer {
     const leds = this.sink.getLeds();
     let flags = 0;
     if (leds.capsLock) flags |= PongFlag.CAPS_LOCK;
     if (leds.scrollLock) flags |= PongFlag.SCROLL_LOCK;
     if (leds.numLock) flags |= PongFlag.NUM_LOCK;
     if (!this.sink.keyboardOnline) flags |= PongFlag.KEYBOARD_OFFLINE | PongFlag.MOUSE_OFFLINE;
-    return encodeResponse(ResponseCode.PONG | flags, OUTPUTS1, OUTPUTS2);
+    const frame = encodeResponse(ResponseCode.PONG | flags, OUTPUTS1, OUTPUTS2);
+    if (!extra) return frame;
+    // The extension commands answer in bytes 4 and 5 as well.
+    frame[4] = extra[0];
+    frame[5] = extra[1];
+    const crc = crc16(frame, 6);
+    frame[6] = crc >> 8;
+    frame[7] = crc & 0xff;
+    return frame;
   }
 
   private handle(frame: Buffer): void {
@@ -303,8 +359,24 @@ export class BoardProtocol {
         }
         return this.respond(this.pong());
       }
+      case ExtensionCommand.POWER_BUTTON:
+        if (!this.powerButton(payload[0])) {
+          this.stats.invalid++;
+          return this.respond(encodeResponse(ResponseCode.INVALID_ERROR));
+        }
+        return this.respond(this.pong([this.powerPressed ? 1 : 0, 0]));
+      case ExtensionCommand.FIRMWARE_VERSION: {
+        // b2 b3 b4 = major minor patch, b5 = board kind (firmware/README.md).
+        const frame = this.pong([FIRMWARE_VERSION[2], FIRMWARE_VERSION[3]]);
+        frame[2] = FIRMWARE_VERSION[0];
+        frame[3] = FIRMWARE_VERSION[1];
+        const crc = crc16(frame, 6);
+        frame[6] = crc >> 8;
+        frame[7] = crc & 0xff;
+        return this.respond(frame);
+      }
       default:
-        // SET_KEYBOARD, SET_MOUSE, SET_CONNECTED, the wheel, relative moves, and 0x20+: not on this board.
+        // SET_KEYBOARD, SET_MOUSE, SET_CONNECTED, the wheel, relative moves, and other 0x20+: not on this board.
         this.stats.invalid++;
         return this.respond(encodeResponse(ResponseCode.INVALID_ERROR));
     }

@@ -17,6 +17,8 @@ export interface MjpegHttpOptions {
   maxFrameBytes?: number;
   /** Accept a self-signed certificate (PiKVM ships one). */
   insecureTls?: boolean;
+  /** More request headers, e.g. PiKVM's X-KVMD-User and X-KVMD-Passwd (never shown in messages). */
+  headers?: Record<string, string>;
 }
 
 export interface MjpegStats {
@@ -48,6 +50,7 @@ export class MjpegHttpSource implements FrameSource {
   private readonly frameTimeoutMs: number;
   private readonly maxFrameBytes: number;
   private readonly insecureTls: boolean;
+  private readonly extraHeaders: Record<string, string>;
 
   private newest: Frame | null = null;
   private seq = 0;
@@ -70,6 +73,7 @@ export class MjpegHttpSource implements FrameSource {
     this.frameTimeoutMs = options.frameTimeoutMs ?? 10_000;
     this.maxFrameBytes = options.maxFrameBytes ?? 16 * 1024 * 1024;
     this.insecureTls = options.insecureTls ?? false;
+    this.extraHeaders = options.headers ?? {};
     this.connect();
   }
 
@@ -150,7 +154,7 @@ export class MjpegHttpSource implements FrameSource {
     const current = () => id === this.connectionId && !this.closed;
     const client = this.url.protocol === 'https:' ? https : http;
     const request = client.get(this.url, {
-      headers: { Accept: 'multipart/x-mixed-replace, image/jpeg' },
+      headers: { Accept: 'multipart/x-mixed-replace, image/jpeg', ...this.extraHeaders },
       ...(this.url.protocol === 'https:' ? { rejectUnauthorized: !this.insecureTls } : {}),
     });
     this.request = request;

@@ -20,6 +20,16 @@ export const Command = {
 } as const;
 export type CommandCode = (typeof Command)[keyof typeof Command];
 
+/** This project's extension commands (firmware/README.md): a board without them answers INVALID_ERROR. */
+export const ExtensionCommand = {
+  POWER_BUTTON: 0x20,
+  FIRMWARE_VERSION: 0x21,
+} as const;
+
+/** POWER_BUTTON's payload byte; the timed presses are released by the board itself. */
+export const PowerButtonAction = { release: 0, hold: 1, short: 2, long: 3 } as const;
+export type PowerButtonMode = keyof typeof PowerButtonAction;
+
 export const ResponseCode = {
   OK_LEGACY: 0x20,
   NONE: 0x24,

@@ -5,6 +5,7 @@
 // command that was not acknowledged goes again, and every key is released (CLEAR_HID).
 import {
   Command,
+  ExtensionCommand,
   FRAME_LENGTH,
   PongFlag,
   REQUEST_MAGIC,
@@ -16,7 +17,9 @@ import {
   legacyResponseCrcOk,
   mouseButtonPayload,
   mouseMovePayload,
+  PowerButtonAction,
   type MouseButton,
+  type PowerButtonMode,
 } from './protocol.ts';
 import { findKey, type KeyInfo } from './keymap.ts';
 import { findLayout, textToStrokes } from './layouts/index.ts';
@@ -260,6 +263,46 @@ export class SerialBoard implements HidDevice {
       await this.request(Command.MOUSE_BUTTON, mouseButtonPayload(button, true), `MOUSE_BUTTON ${button} down`);
       await this.request(Command.MOUSE_BUTTON, mouseButtonPayload(button, false), `MOUSE_BUTTON ${button} up`);
     });
+  }
+
+  // --- Extension commands (this project's firmware) ------------------------------------------------
+
+  /**
+   * Drives the board's power-button output (POWER_BUTTON 0x20): `short` presses it 300 ms (powers a PC on, or
+   * asks its OS to shut down), `long` 5 s (forces a PC off), `hold` until `release`. The timed presses run on
+   * the board, so the answer comes at once; `pressed` is the pin's state then. Like every request it is
+   * acknowledged, and never sent twice by a retry. A board without the output (PiKVM's firmware) answers
+   * INVALID_ERROR, which becomes an error that says so.
+   */
+  async powerButton(mode: PowerButtonMode): Promise<{ pressed: boolean }> {
+    const action = PowerButtonAction[mode];
+    if (action === undefined) throw new Error(`power button mode must be one of ${Object.keys(PowerButtonAction).join(', ')}, got '${mode}'`);
+    const label = `POWER_BUTTON ${mode}`;
+    const ack = await this.extension(() => this.request(ExtensionCommand.POWER_BUTTON, [action], label), label);
+    return { pressed: ack.bytes[4] === 1 };
+  }
+
+  /** The firmware's version and board kind (FIRMWARE_VERSION 0x21); an error when the firmware lacks the command. */
+  async firmwareVersion(): Promise<{ major: number; minor: number; patch: number; board: 'host-test' | 'arduino' | 'pico' | 'unknown' }> {
+    const ack = await this.extension(() => this.request(ExtensionCommand.FIRMWARE_VERSION, [], 'FIRMWARE_VERSION'), 'FIRMWARE_VERSION');
+    const kinds = ['host-test', 'arduino', 'pico'] as const;
+    return { major: ack.bytes[2], minor: ack.bytes[3], patch: ack.bytes[4], board: kinds[ack.bytes[5]] ?? 'unknown' };
+  }
+
+  private async extension(send: () => Promise<Acknowledged>, label: string): Promise<Acknowledged> {
+    try {
+      const ack = await this.exclusive(send);
+      if (ack.legacy) throw new Error(`${label}: the board answered with an old firmware's 4-byte OK, which has no extension commands`);
+      return ack;
+    } catch (error) {
+      if ((error as { boardAnswered?: boolean }).boardAnswered) {
+        throw Object.assign(
+          new Error(`${(error as Error).message}. Its firmware has no ${label.split(' ')[0]} command: flash this project's firmware (firmware/README.md), which has it`),
+          { boardAnswered: true },
+        );
+      }
+      throw error;
+    }
   }
 
   // --- Life cycle -----------------------------------------------------------------------------------
