@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'yaml';
 import { UsageError, RunFailure } from './errors.ts';
@@ -20,6 +21,8 @@ export interface SimEndpoints {
 
 export interface BuiltinDevice {
   endpoints: SimEndpoints;
+  /** The device's process: a resumed run stops it when it outlived the agent that started it. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -37,13 +40,20 @@ export function scenarioFile(nameOrPath: string): string {
   throw new UsageError(`scenario '${nameOrPath}': no such file, and not a built-in scenario`);
 }
 
-export function readScenarioFacts(nameOrPath: string): ScenarioFacts {
+export function readScenarioFacts(nameOrPath: string, seen: string[] = []): ScenarioFacts {
   const file = scenarioFile(nameOrPath);
+  let facts: ScenarioFacts & { extends?: string };
   try {
-    return (parse(readFileSync(file, 'utf8')) ?? {}) as ScenarioFacts;
+    facts = (parse(readFileSync(file, 'utf8')) ?? {}) as ScenarioFacts & { extends?: string };
   } catch (err) {
     throw new UsageError(`${file}: not valid YAML: ${(err as Error).message}`);
   }
+  // A scenario that extends another takes its facts, key by key (the virtual device merges the same way).
+  if (typeof facts.extends !== 'string' || seen.includes(file)) return facts;
+  const base = readScenarioFacts(existsSync(join(dirname(file), facts.extends)) ? join(dirname(file), facts.extends) : facts.extends, [...seen, file]);
+  const network = facts.network && base.network && (facts.network.kind ?? base.network.kind) === base.network.kind
+    ? { ...base.network, ...facts.network } : facts.network ?? base.network;
+  return { ...base, ...facts, device: { ...base.device, ...facts.device }, network };
 }
 
 export async function startBuiltinDevice(opts: {
@@ -83,6 +93,7 @@ export async function startSimProgram(simArgs: string[], logFile: string): Promi
   });
   return {
     endpoints,
+    pid: child.pid,
     stop: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());
