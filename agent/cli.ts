@@ -15,7 +15,7 @@ program
 program
   .command('run')
   .description('run the technician flow on a station; with no --hid and --capture, on the built-in virtual device')
-  .option('--hid <spec>', 'keyboard board: serial:/dev/ttyACM0, a /dev path, or tcp://HOST:PORT')
+  .option('--hid <spec>', 'keyboard board: serial:/dev/ttyACM0, a /dev path, tcp://HOST:PORT, or a PiKVM: pikvm:https://HOST[,insecure]')
   .option('--capture <url>', 'video: an MJPEG URL such as http://pikvm/streamer/stream')
   .option('--flow <flow>', 'win11, win10, or auto (tells them apart on screen)', 'auto')
   .option('--scenario <name|file>', 'built-in virtual device: the scenario (win11, win11-wired, win10, win10-wired, esp-failure, retry-success, no-profile, or a YAML file)')
@@ -34,7 +34,13 @@ program
   .option('--no-reseal', 'leave the device on the success screen instead of resealing it')
   .option('--timeout <s>', 'the whole run, in seconds (default from the flow: 10800)')
   .option('--esp-timeout <s>', 'the Enrollment Status Page, in seconds (default 5400)')
+  .option('--calibration <file>', 'the station\'s calibration profile (from `calibrate`): corrects where the pointer is sent')
+  .option('--screen-timeout <s>', 'any one screen (except the ESP), in seconds (default from the flow, per screen)')
+  .addOption(new Option('--pointer <kind>', 'absolute: click the buttons OCR found; none: press them by keys only').choices(['absolute', 'none']).default('absolute'))
+  .option('--allow-reset', 'press Reset on the red screen once the retries are used, then go through setup again (default: never Reset)')
+  .option('--windows-key-on <screens>', 'where the five Windows-key presses go, comma-separated: entra-signin (default), oobe-region, oobe-keyboard')
   .addOption(new Option('--log-level <level>', 'how much the terminal shows').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
+  .option('--resume <dir>', 'go on with the run in DIR after its agent died (killed, host rebooted): same options, same station; never presses Provision, Retry or Reseal twice')
   .action(async (opts) => {
     const { runCommand } = await import('./run-command.ts');
     process.exitCode = await runCommand(opts);
@@ -67,6 +73,10 @@ program
   .command('doctor')
   .description('what is attached and what works: boards, grabbers, ffmpeg, OCR data; one line each')
   .option('--json', 'one JSON line per check', false)
+  .option('--hid <spec>', 'also check this keyboard board (repeatable): serial:/dev/ttyACM0, tcp://HOST:PORT, usb:VID:PID', (v: string, all: string[] = []) => [...all, v])
+  .option('--capture <spec>', 'also check this video source (repeatable): an MJPEG URL, /dev/videoN, folder:DIR', (v: string, all: string[] = []) => [...all, v])
+  .option('--bench <file>', 'also check every station of this bench file (its board and video source together)')
+  .option('--timeout <s>', 'seconds to wait for each board to answer and each source to send a frame', '5')
   .action(async (opts) => {
     const { doctorCommand } = await import('./doctor-command.ts');
     process.exitCode = await doctorCommand(opts);
@@ -79,7 +89,9 @@ program
   .option('--bench <file>', 'bench file that names the station')
   .option('--hid <spec>', 'keyboard board, when no bench file is given')
   .option('--capture <spec>', 'video source, when no bench file is given')
-  .option('--out <dir>', 'folder for the calibration profile', 'calibration')
+  .option('--out <dir>', 'folder for the calibration profile (default: calibration/, beside the bench file with --bench)')
+  .option('--rounds <n>', 'key presses there and back to time', '3')
+  .option('--timeout <s>', 'seconds a key or a pointer move may take to show', '10')
   .action(async (opts) => {
     const { calibrateCommand } = await import('./calibrate-command.ts');
     process.exitCode = await calibrateCommand(opts);
@@ -102,6 +114,7 @@ bench
   .description('station health (good, bad, maintenance) and the last result of each station')
   .argument('<bench>', 'bench file (YAML)')
   .option('--json', 'JSON instead of a table', false)
+  .option('--set <name=state...>', 'set a station\'s health by hand: maintenance (the bench leaves it alone), good or bad; e.g. --set b=maintenance:"grabber replaced"')
   .action(async (file: string, opts) => {
     const { benchStatusCommand } = await import('./bench/bench-command.ts');
     process.exitCode = await benchStatusCommand(file, opts);

@@ -1,9 +1,9 @@
 // `autopilot-hil run`: one technician flow on one station (or on the built-in virtual device), ending with
 // a report and an exit code. Whatever part fails, a report is written that says which part and why.
 import { join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
-import { openHid } from '../drivers/hid/serial-board.ts';
-import { openCapture } from '../drivers/capture/mjpeg-http.ts';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { openHidDevice } from '../drivers/hid/open.ts';
+import { openCaptureSpec } from '../drivers/capture/open.ts';
 import type { HidDevice } from '../drivers/hid/types.ts';
 import type { FrameSource } from '../drivers/capture/types.ts';
 import { Recognizer, findText } from './vision/recognizer.ts';
@@ -12,7 +12,10 @@ import { Progress, type LogLevel } from './engine/progress.ts';
 import { EXIT, RunFailure, UsageError } from './engine/errors.ts';
 import { readScenarioFacts, startBuiltinDevice, type BuiltinDevice } from './engine/builtin-device.ts';
 import type { RunOptions, WifiSettings } from './engine/context.ts';
+import type { ScreenId } from './vision/types.ts';
 import { emptyDevice, writeReport, type Expected } from './report/report.ts';
+import { applyCalibration, loadCalibration, type Calibration } from './calibration/index.ts';
+import { FileJournal, bootId, readJournal, refuseUnfinished, type RestoredRun, type StationSpec } from './engine/journal.ts';
 
 export interface RunCommandOptions {
   hid?: string;
@@ -34,7 +37,15 @@ export interface RunCommandOptions {
   reseal: boolean;
   timeout?: string;
   espTimeout?: string;
+  screenTimeout?: string;
+  pointer?: 'absolute' | 'none';
+  allowReset?: boolean;
+  windowsKeyOn?: string;
   logLevel: LogLevel;
+  /** A station calibration profile (calibrate's calibration/NAME.json): pointer positions are corrected by it. */
+  calibration?: string;
+  /** A run folder whose agent died: go on with that run. */
+  resume?: string;
 }
 
 function positiveNumber(value: string | undefined, option: string): number | undefined {
@@ -44,12 +55,22 @@ function positiveNumber(value: string | undefined, option: string): number | und
   return n;
 }
 
+/** --windows-key-on: screens where Windows takes the five presses (screens.md: the sign-in page, the first setup pages). */
+function windowsKeyScreens(value: string): ScreenId[] {
+  const allowed = ['entra-signin', 'oobe-region', 'oobe-keyboard'];
+  const screens = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = screens.find((s) => !allowed.includes(s));
+  if (bad !== undefined || screens.length === 0) throw new UsageError(`--windows-key-on '${value}': expected screens among ${allowed.join(', ')}`);
+  return screens as ScreenId[];
+}
+
 function defaultOutDir(): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   return join('runs', stamp);
 }
 
 export async function runCommand(o: RunCommandOptions): Promise<number> {
+  if (o.resume !== undefined) return resumeCommand(o);
   if (Boolean(o.hid) !== Boolean(o.capture)) {
     throw new UsageError('--hid and --capture go together: give both for a real station, or neither for the built-in virtual device');
   }
@@ -61,6 +82,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   const flow = ['auto', 'win10', 'win11'].includes(o.flow) ? 'technician' : o.flow;
   const outDir = resolve(o.out ?? defaultOutDir());
   const progress = new Progress(o.logLevel);
+  refuseUnfinished(outDir);
   mkdirSync(outDir, { recursive: true });
 
   const expected: Expected = {};
@@ -92,33 +114,125 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     wifi,
     retries: positiveNumber(o.retries, '--retries') ?? 1,
     reseal: o.reseal,
-    timeouts: { run: positiveNumber(o.timeout, '--timeout'), esp: positiveNumber(o.espTimeout, '--esp-timeout') },
+    timeouts: { run: positiveNumber(o.timeout, '--timeout'), esp: positiveNumber(o.espTimeout, '--esp-timeout'), screen: positiveNumber(o.screenTimeout, '--screen-timeout') },
+    pointer: o.pointer ?? 'absolute',
+    allowReset: o.allowReset ?? false,
+    ...(o.windowsKeyOn ? { windowsKeyOn: windowsKeyScreens(o.windowsKeyOn) } : {}),
   };
 
+  const started = new Date();
+  const calibration = o.calibration ? loadCalibration(o.calibration) : null;
+  // Journaled with the station, so a resumed run corrects the pointer the same way.
+  const calibrationFile = o.calibration ? { calibration: resolve(o.calibration) } : {};
+  return execute(options, progress, started, null, async () => {
+    if (!builtin) return { spec: { hid: o.hid!, capture: o.capture!, ...calibrationFile }, device: null, calibration };
+    progress.info(`starting the built-in virtual device (scenario ${scenario})`);
+    const device = await startBuiltinDevice({
+      scenario, serial: o.simSerial ?? 'tcp', speed: positiveNumber(o.speed, '--speed'), logFile: join(outDir, 'device.log'),
+    });
+    const hid = device.endpoints.serial && o.simSerial === 'pty' ? `serial:${device.endpoints.serial}` : `tcp://${device.endpoints.tcp}`;
+    return { spec: { hid, capture: device.endpoints.video, builtin: { scenario, endpoints: device.endpoints, pid: device.pid }, ...calibrationFile }, device, calibration };
+  });
+}
+
+/** Options that describe a run: with --resume they come from its journal, so giving them again is a mistake. */
+const RUN_DEFINING = ['hid', 'capture', 'scenario', 'speed', 'station', 'out', 'expectOrganization', 'expectProfile', 'expectUser',
+  'expectZtdid', 'expectSerial', 'wifiSsid', 'timeout', 'espTimeout', 'screenTimeout', 'allowReset', 'windowsKeyOn', 'calibration'] as const;
+
+/** Screens after the network one: a run that reached them will not be asked for the Wi-Fi key again. */
+const PAST_NETWORK = /^(oobe-eula|entra-signin|provisioning-|esp$)/;
+
+/** `run --resume DIR`: the same run, the same station, from the screen it shows now. */
+async function resumeCommand(o: RunCommandOptions): Promise<number> {
+  const given = RUN_DEFINING.filter((k) => o[k] !== undefined).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  if (given.length > 0) {
+    throw new UsageError(`--resume goes on with the options in the run's journal: leave out ${given.join(', ')} (only --wifi-key and --log-level go with it)`);
+  }
+  const dir = resolve(o.resume!);
+  const run = readJournal(dir);
+  const options: RunOptions = { ...run.options, outDir: dir, wifi: undefined };
+  if (run.options.wifi) {
+    const ssid = run.options.wifi.ssid;
+    let key = process.env.AUTOPILOT_HIL_WIFI_KEY || o.wifiKey;
+    if (key === undefined && run.station.builtin) {
+      key = readScenarioFacts(run.station.builtin.scenario).network?.key;
+    }
+    const needed = (run.counters.wifiKeyTyped ?? 0) === 0 && !run.steps.some((s) => PAST_NETWORK.test(s.screen));
+    if (key === undefined && needed) {
+      throw new UsageError(`${run.file}: the run joins Wi-Fi "${ssid}" and has not passed the network screen: set AUTOPILOT_HIL_WIFI_KEY (or give --wifi-key) to resume it`);
+    }
+    options.wifi = { ssid, key: key ?? '' };
+  }
+  const progress = new Progress(o.logLevel);
+  progress.setStart(Date.parse(run.startedAt));
+  progress.info(`resuming ${dir} (journal ${run.file})`);
+  // The built-in virtual device was the dead agent's own process: it is reached at its endpoints if it outlived it.
+  return execute(options, progress, new Date(run.startedAt), run, async () => ({
+    spec: run.station, device: outlivedDevice(run), calibration: run.station.calibration ? loadCalibration(run.station.calibration) : null,
+  }));
+}
+
+/**
+ * The built-in virtual device that outlived the agent which started it (it is its own process): this run stops it
+ * when it ends, as a fresh run stops its own. Only the same process: same boot, same pid, the device program.
+ */
+function outlivedDevice(run: RestoredRun): BuiltinDevice | null {
+  const builtin = run.station.builtin;
+  const pid = builtin?.pid;
+  if (!builtin || !pid || run.lives[0]?.bootId == null || run.lives[0].bootId !== bootId()) return null;
+  const isDevice = () => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('autopilot-hil-sim');
+    } catch {
+      return false;
+    }
+  };
+  if (!isDevice()) return null;
+  return {
+    endpoints: builtin.endpoints,
+    pid,
+    stop: async () => {
+      if (!isDevice()) return;
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 50 && isDevice(); i++) await new Promise((r) => setTimeout(r, 100));
+    },
+  };
+}
+
+interface StationStart { spec: StationSpec; device: BuiltinDevice | null; calibration?: Calibration | null }
+
+/** Reaches the station, journals the run, runs the flow; whatever fails, a report says which part and why. */
+async function execute(options: RunOptions, progress: Progress, started: Date, restored: RestoredRun | null,
+  station: () => Promise<StationStart>): Promise<number> {
+  const { outDir, flow, expected } = options;
+  const os = options.os;
   let device: BuiltinDevice | null = null;
   let hid: HidDevice | null = null;
   let capture: FrameSource | null = null;
   let recognizer: Recognizer | null = null;
-  const started = new Date();
+  let journal: FileJournal | null = null;
+  let ended = false;
   try {
-    let hidSpec = o.hid!;
-    let captureSpec = o.capture!;
-    if (builtin) {
-      progress.info(`starting the built-in virtual device (scenario ${scenario})`);
-      device = await startBuiltinDevice({
-        scenario, serial: o.simSerial ?? 'tcp', speed: positiveNumber(o.speed, '--speed'), logFile: join(outDir, 'device.log'),
-      });
-      hidSpec = device.endpoints.serial && o.simSerial === 'pty' ? `serial:${device.endpoints.serial}` : `tcp://${device.endpoints.tcp}`;
-      captureSpec = device.endpoints.video;
-    }
+    const reached = await station();
+    device = reached.device;
+    const { hid: hidSpec, capture: captureSpec } = reached.spec;
+    journal = restored ? FileJournal.resume(restored) : FileJournal.start(outDir, options, reached.spec, started);
     progress.info(`keyboard board: ${hidSpec}; video: ${captureSpec}; report: ${outDir}`);
-    const parts = await Promise.allSettled([openHid(hidSpec), openCapture(captureSpec), Recognizer.create()]);
-    hid = parts[0].status === 'fulfilled' ? parts[0].value : null;
+    const parts = await Promise.allSettled([openHidDevice(hidSpec), openCaptureSpec(captureSpec), Recognizer.create()]);
+    hid = parts[0].status === 'fulfilled' ? (reached.calibration ? applyCalibration(parts[0].value, reached.calibration) : parts[0].value) : null;
     capture = parts[1].status === 'fulfilled' ? parts[1].value : null;
     recognizer = parts[2].status === 'fulfilled' ? parts[2].value : null;
     const broken = parts.find((p): p is PromiseRejectedResult => p.status === 'rejected');
-    if (broken || !hid || !capture || !recognizer) throw broken?.reason ?? new Error('a part did not open');
-    const { report, reportPath } = await runFlow({ hid, capture, reader: recognizer, findText }, options, progress);
+    if (broken || !hid || !capture || !recognizer) {
+      const why = (broken?.reason as Error | undefined)?.message ?? 'a part did not open';
+      if (restored?.station.builtin) {
+        throw new RunFailure('infrastructure', `the built-in virtual device of this run (${hidSpec}, ${captureSpec}) cannot be reached: it no longer runs (it is a process of its own, started by the agent that stopped; a run on it can be resumed only while it runs) (${why})`);
+      }
+      throw broken?.reason ?? new Error(why);
+    }
+    const { report, reportPath } = await runFlow({ hid, capture, reader: recognizer, findText }, options, progress, journal);
+    ended = true;
+    progress.close();
     const dev = report.device;
     progress.info(`result: ${report.result}${report.failure ? ` (${report.failure.message})` : ''}`);
     progress.info(`device: organization ${dev.organization ?? '?'}, profile ${dev.profile ?? '?'}, ZtdId ${dev.ztdId ?? '?'}, serial ${dev.serialNumber ?? '?'}`);
@@ -128,16 +242,22 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     if (err instanceof UsageError) throw err;
     // A part failed before the flow could start: still leave a report that says which and why.
     const f = err instanceof RunFailure ? err : new RunFailure('infrastructure', (err as Error).message);
+    // A resumed run that cannot go on still reports what its earlier lives saw; its journal stays open to resume.
     const reportPath = writeReport(outDir, {
-      result: f.category, flow, os: os === 'auto' ? null : os, station: options.station, startedAt: started.toISOString(),
-      durationMs: Date.now() - started.getTime(), device: emptyDevice(), expected, steps: [], esp: [], attempts: 0,
+      result: f.category, flow, os: restored?.os ?? (os === 'auto' ? null : os), station: options.station, startedAt: started.toISOString(),
+      durationMs: Date.now() - started.getTime(), device: restored?.device ?? emptyDevice(), expected, steps: restored?.steps ?? [],
+      esp: restored?.esp ?? [], attempts: restored?.counters.attempts ?? 0,
       failure: { category: f.category, message: f.message },
     });
+    progress.close();
     progress.line('error', `result: ${f.category} (${f.message})`);
     process.stdout.write(`${f.category}: ${reportPath}\n`);
     return EXIT[f.category];
   } finally {
+    progress.close();
+    journal?.close();
     await Promise.allSettled([hid?.close(), capture?.close(), recognizer?.close()]);
-    await device?.stop();
+    // A resumed run that could not go on leaves the device as it is, so the run can be resumed again.
+    if (ended || !restored) await device?.stop();
   }
 }

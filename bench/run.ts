@@ -14,6 +14,7 @@ import { round } from './stats.ts';
 const SECTIONS: Record<string, () => Promise<Section>> = {
   recognition: async () => (await import('./recognition.ts')).recognition,
   'hid-link': async () => (await import('./hid-link.ts')).hidLink,
+  bench: async () => (await import('./stations.ts')).stations,
 };
 
 const DEFAULT_OUT = fileURLToPath(new URL('./results/latest.json', import.meta.url));

@@ -65,6 +65,9 @@ const program = new Command('autopilot-hil sim')
   .option('--line-seed <n>', 'seed of the line faults (same seed, same faults)', parseSeed)
   .option('--line-baud <n>', 'emulate the wire time of a serial line at this baud rate (e.g. 115200)', parsePositive('--line-baud', 12_000_000))
   .option('--line-frame-timeout <ms>', 'the board answers TIMEOUT_ERROR when a request is not whole this long after its first byte (protocol: 100)', parsePositive('--line-frame-timeout', 10_000))
+  // Power and PiKVM stations (drivers/power, drivers/hid/pikvm.ts): the device can start off, and be a PiKVM too.
+  .option('--powered-off', 'start powered off: the board\'s power button (POWER_BUTTON) or the PiKVM\'s ATX turns it on')
+  .option('--pikvm', 'also serve a PiKVM\'s HTTP API (/api/hid, /api/atx, /api/streamer/snapshot, /streamer/stream) on the video port; credentials admin/admin, or AUTOPILOT_HIL_SIM_PIKVM_USER and AUTOPILOT_HIL_SIM_PIKVM_PASSWORD')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -78,6 +81,7 @@ async function main(): Promise<void> {
   const o = program.opts<{
     json?: boolean; scenario: string; serial?: string; speed?: number; size: { width: number; height: number }; fps: number; cursor?: boolean;
     lineCorrupt?: number; lineDrop?: number; lineSeed?: number; lineBaud?: number; lineFrameTimeout?: number;
+    poweredOff?: boolean; pikvm?: boolean;
   } & ImpairmentArgs>();
   let impair: Impairments | undefined;
   try {
@@ -108,7 +112,8 @@ async function main(): Promise<void> {
   try {
     const line = { corrupt: o.lineCorrupt, drop: o.lineDrop, seed: o.lineSeed, baud: o.lineBaud, frameTimeoutMs: o.lineFrameTimeout };
     // The pty gets a stable path, so a host that reopens it after POST /board/unplug finds it again.
-    sim = await startSim({ scenario: o.scenario, speed: o.speed, serial, width: o.size.width, height: o.size.height, fps: o.fps, impair, cursor: o.cursor, line, stableSerial: true });
+    sim = await startSim({ scenario: o.scenario, speed: o.speed, serial, width: o.size.width, height: o.size.height, fps: o.fps, impair, cursor: o.cursor, line, stableSerial: true,
+      poweredOff: o.poweredOff, pikvm: o.pikvm ? { user: process.env.AUTOPILOT_HIL_SIM_PIKVM_USER, password: process.env.AUTOPILOT_HIL_SIM_PIKVM_PASSWORD } : undefined });
   } catch (err) {
     if (err instanceof ImpairmentError) {
       process.stderr.write(`error: ${err.message}\n`);
@@ -138,6 +143,7 @@ async function main(): Promise<void> {
       `  video:         ${i.video}`,
       `  snapshot:      ${i.snapshot}`,
       `  state:         ${i.state}`,
+      ...(i.pikvm ? [`  pikvm:         ${i.pikvm} (run --hid pikvm:${i.pikvm} --capture pikvm:${i.pikvm})`] : []),
       `  board faults:  POST ${i.state.replace(/\/state$/, '/board/restart?ms=300')}, POST ${i.state.replace(/\/state$/, '/board/unplug?ms=3000')}, GET ${i.state.replace(/\/state$/, '/board')}`,
       ...(o.lineCorrupt || o.lineDrop ? [`  line faults:   ${o.lineCorrupt ?? 0} of bytes changed, ${o.lineDrop ?? 0} lost, each way (seed ${o.lineSeed ?? 1})`] : []),
       'Ctrl+C stops it.',

@@ -165,6 +165,8 @@ export class VirtualDevice {
   private connected = -1;
   private wired = false;
   private eulaAccepted = false;
+  /** Refresh presses on the configuration page since setup began (a late profile shows after some). */
+  private refreshes = 0;
   /** Set when the options were chosen before any network: the configuration page comes after the network. */
   private configAfterNetwork = false;
   private choices: SimState['choices'] = { region: pages.REGIONS[0], keyboard: pages.KEYBOARDS[0], secondKeyboard: null };
@@ -437,6 +439,7 @@ export class VirtualDevice {
       case 'provisioning-diagnostics': return pages.diagnosticsView(os, !!p.exported);
       case 'oobe-consumer-setup': return pages.consumerSetupView(os, p.selected);
       case 'msa-signin': return pages.msaSigninView(os, p.input, p.error);
+      case 'windows-login': return pages.windowsLoginView(os, 'Lab Admin');
       default: return pages.blackView(os);
     }
   }
@@ -444,7 +447,8 @@ export class VirtualDevice {
   private details(): pages.Details {
     const d = this.scenario.device;
     if (!d.hasProfile) return { organization: 'No organization found', profile: 'No Autopilot profile was found', user: '' };
-    return { organization: d.organization, profile: d.profile, user: d.user };
+    const late = d.profileArrives && this.refreshes < d.profileArrives.afterRefreshes;
+    return { organization: d.organization, profile: late ? d.profileArrives!.before : d.profile, user: d.user };
   }
 
   private qr(id: string): string {
@@ -523,6 +527,7 @@ export class VirtualDevice {
     }
     this.connected = -1;
     this.eulaAccepted = false;
+    this.refreshes = 0;
     this.configAfterNetwork = false;
     this.provisionAt = null;
     this.esp = null;
@@ -545,7 +550,8 @@ export class VirtualDevice {
   }
 
   private firstPage(): void {
-    if (this.scenario.screens.setupPages) this.show('oobe-region', { selected: 0, focus: 'list' });
+    if (this.scenario.screens.setUp) this.show('windows-login', { focus: 'input' });
+    else if (this.scenario.screens.setupPages) this.show('oobe-region', { selected: 0, focus: 'list' });
     else this.toNetwork();
   }
 
@@ -884,6 +890,7 @@ export class VirtualDevice {
         this.openOptions();
         return;
       case 'provisioning-config/refresh':
+        this.refreshes++;
         this.runSteps([{ kind: 'busy', title: pages.BUSY.wait, seconds: this.scenario.timing.wait }], () => this.showConfig());
         return;
       case 'provisioning-config/next':
@@ -956,6 +963,28 @@ export class VirtualDevice {
       return;
     }
     this.runSteps([{ kind: 'busy', title: pages.BUSY.wait, seconds: this.scenario.timing.wait }], () => this.startEsp(resumeAt));
+  }
+
+  /**
+   * An unexpected restart (POST /device/reboot): black, the boot spinner, "Just a moment", then back where
+   * setup was, as Windows comes back after a restart during setup. On the ESP its items pause while the PC
+   * restarts and go on where they were (Device setup restarts the PC for apps and policies as a matter of
+   * course). Off, or in the middle of a restart or a busy step already: nothing happens.
+   */
+  rebootUnexpectedly(): { screen: SimScreenId; rebooted: boolean } {
+    const screen = this.current.screen;
+    if (!this.poweredOn || this.step) return { screen, rebooted: false };
+    const run = this.page.screen === 'esp' ? this.esp : null;
+    const espElapsed = run ? this.clock.now() - run.startedAt : 0;
+    const page = { ...this.page };
+    this.runSteps([...this.rebootSteps(), { kind: 'busy', title: pages.BUSY.moment, seconds: this.scenario.timing.busy }], () => {
+      this.page = page;
+      if (run) {
+        run.startedAt = this.clock.now() - espElapsed;
+        this.espTick();
+      }
+    });
+    return { screen, rebooted: true };
   }
 }
 

@@ -16,6 +16,8 @@ import { BoardProtocol, attachBoard, lineFaults, type BoardOptions, type BoardSt
 import { geometryOf, impairFrame, impairsPicture, validateImpairments, type Impairments } from './impair.ts';
 import { FrameCache, startBoardServer, startVideoServer, type ControlHandler, type RunningServer, type VideoSource } from './server.ts';
 import { hitTest, type ScreenView } from './view.ts';
+import { PowerButton, type PowerTarget } from './power-button.ts';
+import { PikvmApi, type PikvmSimOptions, type PikvmSimStats } from './pikvm-api.ts';
 
 export interface SimOptions {
   /** A built-in scenario name or a YAML file (default win11). */
@@ -43,6 +45,10 @@ export interface SimOptions {
    * after an unplug the pty comes back at the same path, as a real board's /dev/serial/by-id name does.
    */
   stableSerial?: boolean;
+  /** Start powered off: the board's power button (or the PiKVM's ATX) turns it on. */
+  poweredOff?: boolean;
+  /** Also present the device as a PiKVM (sim/pikvm-api.ts) on the video's HTTP server; `info.pikvm` is its URL. */
+  pikvm?: PikvmSimOptions | boolean;
 }
 
 export interface LineOptions {
@@ -81,6 +87,8 @@ export interface SimInfo {
   /** The video's frame size (the device's unless `impair.scale` says otherwise). */
   videoWidth: number;
   videoHeight: number;
+  /** With `pikvm`: the PiKVM's base URL (http://127.0.0.1:PORT), for pikvm:URL specs. */
+  pikvm?: string;
 }
 
 export interface RunningSim {
@@ -96,6 +104,8 @@ export interface RunningSim {
    */
   unplugBoard(ms: number): Promise<void>;
   boardReport(): BoardReport;
+  /** With `pikvm`: what its API was asked, by route. */
+  pikvmStats?(): PikvmSimStats;
   close(): Promise<void>;
 }
 
@@ -119,7 +129,16 @@ export async function startSim(opts: SimOptions = {}): Promise<RunningSim> {
     scenario,
     clock: new SimClock(scenario.speed),
     hitTest: (view, x, y) => hitTest(layoutOf(view), x * width, y * height),
+    poweredOff: opts.poweredOff,
   });
+  // The front-panel power button: the board's power pin on each line and the PiKVM's ATX press it.
+  const powerTarget: PowerTarget = {
+    get poweredOn() { return device.state().poweredOn; },
+    get keyboardOnline() { return device.keyboardOnline; },
+    powerOn: () => device.powerOn(),
+    powerOff: () => device.powerOff(),
+  };
+  const powerButton = new PowerButton(powerTarget);
 
   const quality = impair?.quality ?? opts.quality ?? 90;
   const grabber = impairedVideo(device, { width, height, quality, impair, cursor: opts.cursor ?? false });
@@ -133,6 +152,7 @@ export async function startSim(opts: SimOptions = {}): Promise<RunningSim> {
     ...(faults ? { faults } : {}),
     ...(line.baud ? { wireBaud: line.baud } : {}),
     ...(line.frameTimeoutMs ? { firstByteTimeoutMs: line.frameTimeoutMs } : {}),
+    powerPin: powerButton.pin(),
   });
   const started: RunningServer[] = [];
   let pty: PtyBridge | null = null;
@@ -142,8 +162,16 @@ export async function startSim(opts: SimOptions = {}): Promise<RunningSim> {
   const link = linkDir ? join(linkDir, 'ttyHID') : undefined;
   let closing = false;
   let ptyUnplugged = false;
+  const pikvm = opts.pikvm
+    ? new PikvmApi({
+      sink: grabber.sink, powerPin: powerButton.pin(), get poweredOn() { return powerTarget.poweredOn; },
+      reset: () => { device.powerOff(); device.powerOn(); },
+    }, opts.pikvm === true ? {} : opts.pikvm)
+    : null;
   const closeAll = async () => {
     closing = true;
+    pikvm?.close();
+    powerButton.close();
     device.close();
     ptyBoard?.close();
     await pty?.close();
@@ -152,7 +180,9 @@ export async function startSim(opts: SimOptions = {}): Promise<RunningSim> {
   };
   try {
     let control: ControlHandler | undefined;
-    const video = await startVideoServer(device, frames, { fps: opts.fps ?? 5, control: (req) => control!(req) });
+    const video = await startVideoServer(device, frames, {
+      fps: opts.fps ?? 5, control: (req) => control!(req), reboot: () => device.rebootUnexpectedly(), ...(pikvm ? { routes: (req, res, v) => pikvm.handle(req, res, v) } : {}),
+    });
     started.push(video);
     const board = await startBoardServer(grabber.sink, boardOptions(tcpFaults));
     started.push(board);
@@ -205,12 +235,14 @@ export async function startSim(opts: SimOptions = {}): Promise<RunningSim> {
         height,
         videoWidth: videoSize.width,
         videoHeight: videoSize.height,
+        ...(pikvm ? { pikvm: base } : {}),
       },
       device,
       boards,
       restartBoard,
       unplugBoard,
       boardReport,
+      ...(pikvm ? { pikvmStats: () => ({ ...pikvm.stats, requests: { ...pikvm.stats.requests } }) } : {}),
       close: closeAll,
     };
   } catch (err) {

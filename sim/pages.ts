@@ -288,6 +288,17 @@ export function msaSigninView(os: Os, email: string, error?: string): Page {
   };
 }
 
+/** The Windows sign-in screen of a device whose setup already finished. */
+export function windowsLoginView(os: Os, user: string): Page {
+  return {
+    screen: 'windows-login', os, style: 'oobe',
+    title: user,
+    input: { placeholder: 'Password', value: '', masked: true },
+    paragraphs: ['I forgot my password'],
+    buttons: [btn('sign-in-options', 'Sign-in options', { link: true })],
+  };
+}
+
 /** The QR text of the configuration (and Windows 10 result) screens: reference/screens.md, "The QR code". */
 export function qrPayload(format: 'flat' | 'block-sequence', id: string, ztdId: string, serial: string): string {
   if (format === 'block-sequence') {

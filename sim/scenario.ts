@@ -21,6 +21,8 @@ const DeviceSchema = z.strictObject({
   hasProfile: z.boolean().default(true),
   /** The two JSON shapes of reference/screens.md. */
   qrFormat: z.enum(['flat', 'block-sequence']).default('flat'),
+  /** The profile reaches the device late: the configuration page shows `before` until Refresh was pressed `afterRefreshes` times. */
+  profileArrives: z.strictObject({ afterRefreshes: z.number().int().min(1), before: z.string().min(1) }).optional(),
 });
 
 const WifiNetworkSchema = z.strictObject({
@@ -65,6 +67,8 @@ const ScreensSchema = z.strictObject({
   rebootBeforeEsp: z.boolean().default(true),
   /** "Install provisioning package" among the options. */
   provisioningPackage: z.boolean().default(true),
+  /** Setup already finished on this device: after boot it shows the Windows sign-in screen (not fresh). */
+  setUp: z.boolean().default(false),
 });
 
 const EspItemSchema = z.strictObject({

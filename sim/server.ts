@@ -7,6 +7,7 @@ import { createServer as createTcpServer, type Server, type Socket } from 'node:
 import type { AddressInfo } from 'node:net';
 import { BoardProtocol, attachBoard, type BoardOptions, type HidSink } from './board.ts';
 import type { ScreenView } from './view.ts';
+import { VideoFaults, videoFaultRoute } from './video-faults.ts';
 
 export const HOST = '127.0.0.1';
 const BOUNDARY = 'autopilot-hil-frame';
@@ -61,6 +62,13 @@ export interface VideoServerOptions {
   onError?: (err: Error) => void;
   /** Routes beyond the video and the state (fault injection); asked first. */
   control?: ControlHandler;
+  /**
+   * Raw routes asked before all others (the PiKVM API of sim/pikvm-api.ts): returns true when it answered.
+   * It is given this server's own /stream and /snapshot handlers, to serve them under its own paths.
+   */
+  routes?: (req: IncomingMessage, res: ServerResponse, video: { stream(req: IncomingMessage, res: ServerResponse): void; snapshot(res: ServerResponse): void }) => boolean;
+  /** POST /device/reboot: the device restarts unexpectedly (sim/device.ts rebootUnexpectedly); absent: 404. */
+  reboot?: () => unknown;
 }
 
 /** HTTP: GET /stream (multipart/x-mixed-replace JPEG parts at `fps`), /snapshot (one JPEG), /state (JSON). */
@@ -69,6 +77,7 @@ export async function startVideoServer(source: VideoSource, frames: FrameCache, 
   if (!(fps > 0 && fps <= 60)) throw new Error(`fps must be between 0 and 60, got ${fps}`);
   const streams = new Set<ServerResponse>();
   let lastGood: Buffer | null = null;
+  const videoFaults = new VideoFaults();
 
   const frame = async (): Promise<Buffer> => {
     try {
@@ -77,7 +86,8 @@ export async function startVideoServer(source: VideoSource, frames: FrameCache, 
       opts.onError?.(err as Error);
       if (!lastGood) throw err;
     }
-    return lastGood!;
+    // The grabber's faults (POST /video/black, /video/freeze, /video/size) sit between the device and the wire.
+    return videoFaults.apply(lastGood!);
   };
 
   const handleStream = (req: IncomingMessage, res: ServerResponse) => {
@@ -112,8 +122,25 @@ export async function startVideoServer(source: VideoSource, frames: FrameCache, 
     res.on('close', stop);
   };
 
+  const sendSnapshot = (res: ServerResponse) => {
+    frame().then(
+      (jpeg) => res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpeg.length, 'Cache-Control': 'no-store' }).end(jpeg),
+      (err: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`render failed: ${err.message}\n`),
+    );
+  };
+
   const server = createHttpServer((req, res) => {
+    if (opts.routes?.(req, res, { stream: handleStream, snapshot: sendSnapshot })) return;
     const path = (req.url ?? '/').split('?')[0];
+    if (path === '/video' || path.startsWith('/video/') || path === '/device/reboot') {
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+      const answer = path === '/device/reboot'
+        ? (req.method !== 'POST' ? { status: 405, body: { error: 'POST /device/reboot' } }
+          : opts.reboot ? { status: 200, body: { rebooting: true, ...(opts.reboot() as object | undefined) } } : undefined)
+        : videoFaultRoute(videoFaults, req.method ?? 'GET', path, query);
+      if (!answer) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`no ${req.method} ${path}\n`);
+      return void res.writeHead(answer.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify(answer.body));
+    }
     if (opts.control && path.startsWith('/board')) {
       const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
       opts.control({ method: req.method ?? 'GET', path, query }).then(

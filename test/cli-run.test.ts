@@ -26,6 +26,23 @@ describe('autopilot-hil command', () => {
     expect(r.stderr).toContain("no-such-scenario");
   });
 
+  it('refuses bad values of the flow options with exit 64, naming the option', async () => {
+    const pointer = await runAgent(['run', '--pointer', 'relative', '--out', tmp('bad')]);
+    expect(pointer.code).toBe(64);
+    expect(pointer.stderr).toContain("'relative' is invalid");
+    const keyOn = await runAgent(['run', '--windows-key-on', 'oobe-network', '--out', tmp('bad')]);
+    expect(keyOn.code).toBe(64);
+    expect(keyOn.stderr).toContain("--windows-key-on 'oobe-network': expected screens among entra-signin, oobe-region, oobe-keyboard");
+    const timeout = await runAgent(['run', '--screen-timeout', 'soon', '--out', tmp('bad')]);
+    expect(timeout.code).toBe(64);
+    expect(timeout.stderr).toContain("--screen-timeout 'soon'");
+  });
+
+  it('shows the flow options in run --help', async () => {
+    const r = await runAgent(['run', '--help']);
+    for (const opt of ['--pointer', '--allow-reset', '--screen-timeout', '--windows-key-on', '--esp-timeout', '--retries']) expect(r.stdout).toContain(opt);
+  });
+
   it('refuses an unknown option with exit 64', async () => {
     const r = await runAgent(['run', '--no-such-option']);
     expect(r.code).toBe(64);
@@ -57,8 +74,14 @@ describe('autopilot-hil command', () => {
       expect(report.result).toBe('product');
       expect(report.failure.message).toContain('Kiosk devices');
       expect(report.failure.message).toContain('Lab pre-provisioning');
+      expect(report.expected.profile).toBe('Kiosk devices');
+      expect(report.device.profile).toBe('Lab pre-provisioning');
+      // Refresh was tried (bounded by the flow), Provision never.
+      expect(report.steps.filter((st: any) => /^press Refresh/.test(st.action))).toHaveLength(2);
+      expect(report.steps.some((st: any) => /provision#/.test(st.action))).toBe(false);
       const state = await sim.state();
       expect(state.screen).toBe('provisioning-config');
+      expect(state.attempts).toBe(0);
       expect(state.resealed).toBe(false);
     } finally {
       await sim.stop();

@@ -2,7 +2,7 @@
 import type { HidDevice } from '../../drivers/hid/types.ts';
 import type { DeviceSeen, EspSample, Expected, Step } from '../report/report.ts';
 import type { Evidence } from '../report/evidence.ts';
-import type { OsId, Recognition, Box } from '../vision/types.ts';
+import type { OsId, Recognition, Box, ScreenId } from '../vision/types.ts';
 import type { Flow } from './flow.ts';
 import type { Observer, Observation } from './observer.ts';
 import type { Progress } from './progress.ts';
@@ -23,6 +23,12 @@ export interface RunOptions {
   reseal: boolean;
   /** Overrides of the flow's timeouts, in seconds. */
   timeouts?: { run?: number; esp?: number; screen?: number };
+  /** absolute (default): buttons are clicked where OCR found them; none: pressed by keys only. */
+  pointer?: 'absolute' | 'none';
+  /** Reset on the red screen once the retries are used (bounded by the flow); default never. */
+  allowReset?: boolean;
+  /** Where the Windows-key presses go (overrides the flow's windowsKey.on). */
+  windowsKeyOn?: ScreenId[];
 }
 
 export type TextFinder = (rec: Recognition, text: string) => Box | null;
@@ -50,6 +56,10 @@ export interface RunContext {
   keyboardOnline: boolean;
   /** Irreversible actions go through it: taken at most once per run, across agent restarts. */
   journal: Journal;
+  /** Reset presses so far (each starts setup over). */
+  resets: number;
+  /** The attempt (ctx.attempts) whose failure's diagnostics were collected last; 0: none yet. */
+  diagnosticsFor: number;
 }
 
 export type ActionResult = 'continue' | 'passed';

@@ -1,70 +1,165 @@
-// Loads a flow (flows/*.yaml): what to do on each screen. Data, validated here with errors that name the field.
+// Loads a flow (flows/*.yaml): per screen, what to do, what may come next, how long to wait, how to press
+// each button (a label to click, or keys). Data, validated here with errors that name the file, line and field.
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { LineCounter, isMap, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import type { OsId, ScreenId } from '../vision/types.ts';
 import { UsageError } from './errors.ts';
 
-const perOs = z.union([z.string(), z.object({ win10: z.string(), win11: z.string() })]);
+/** Every screen id of reference/screens.md: a flow names no other. */
+export const SCREEN_IDS = [
+  'no-signal', 'oobe-busy', 'oobe-region', 'oobe-keyboard', 'oobe-keyboard-second', 'oobe-network', 'oobe-eula',
+  'entra-signin', 'provisioning-options', 'provisioning-config', 'esp', 'provisioning-success', 'provisioning-failure',
+  'oobe-consumer-setup', 'msa-signin', 'oobe-device-name', 'oobe-privacy', 'windows-login',
+] as const satisfies readonly Exclude<ScreenId, 'unknown'>[];
 
-const screenStep = z.object({
-  do: z.enum(['wait', 'press', 'connect-network', 'windows-key-x5', 'choose-option', 'check-and-provision',
-    'follow-esp', 'reseal', 'retry-or-fail', 'fail']),
-  button: perOs.optional(),
-  option: perOs.optional(),
-  refresh: perOs.optional(),
+const screenId = z.enum(SCREEN_IDS);
+
+/** A value that may differ per OS; an OS left out has none. */
+function perOs<T extends z.ZodType>(value: T) {
+  return z.union([value, z.strictObject({ win10: value.optional(), win11: value.optional() })]);
+}
+
+/** A key chord: W3C key codes joined by '+', e.g. Enter, ShiftLeft+Tab, ControlLeft+ShiftLeft+KeyD. */
+const chord = z.string().regex(/^[A-Za-z0-9]+(\+[A-Za-z0-9]+)*$/, 'a key chord such as Enter or ShiftLeft+Tab');
+
+const control = z.strictObject({
+  /** The text OCR finds on screen; clicked with an absolute pointer. */
+  label: perOs(z.string().min(1)).optional(),
+  /** The chords that press it by keyboard, in order. */
+  keys: perOs(z.array(chord).min(1)).optional(),
+}).refine((c) => c.label !== undefined || c.keys !== undefined, { message: 'a control needs a label or keys' });
+
+const ACTIONS = ['wait', 'press', 'connect-network', 'windows-key', 'choose-option', 'check-and-provision',
+  'follow-esp', 'reseal', 'retry-or-fail', 'fail'] as const;
+
+const screenStep = z.strictObject({
+  do: z.enum(ACTIONS),
+  next: z.array(screenId).optional(),
+  transient: z.boolean().optional(),
+  controls: z.record(z.string(), control).optional(),
+  option: perOs(z.string().min(1)).optional(),
   timeout: z.number().positive().optional(),
   category: z.enum(['product', 'flow', 'infrastructure']).optional(),
   message: z.string().optional(),
-}).strict();
+});
 
-const flowSchema = z.object({
+const flowSchema = z.strictObject({
   name: z.string(),
   description: z.string().optional(),
-  timeouts: z.object({
+  /** The screens the device may show first (after transient ones). */
+  start: z.array(screenId).min(1),
+  timeouts: z.strictObject({
     run: z.number().positive(),
     unknownGrace: z.number().positive(),
     confirm: z.number().positive(),
     defaultScreen: z.number().positive(),
-  }).strict(),
-  retries: z.object({
+  }),
+  retries: z.strictObject({
     action: z.number().int().min(1),
     windowsKey: z.number().int().min(1),
     refresh: z.number().int().min(0),
-  }).strict(),
-  screens: z.record(z.string(), screenStep),
-}).strict();
+    reset: z.number().int().min(0),
+  }),
+  windowsKey: z.strictObject({
+    presses: z.number().int().min(1),
+    spacingMs: z.number().min(0),
+    on: z.array(screenId).min(1),
+  }),
+  screens: z.partialRecord(screenId, screenStep),
+}).superRefine((flow, ctx) => {
+  const listed = new Set(Object.keys(flow.screens));
+  const need = (path: (string | number)[], id: string) => {
+    if (!listed.has(id)) ctx.addIssue({ code: 'custom', path, message: `screen "${id}" has no step in this flow` });
+  };
+  flow.start.forEach((id, i) => need(['start', i], id));
+  flow.windowsKey.on.forEach((id, i) => need(['windowsKey', 'on', i], id));
+  for (const [id, step] of Object.entries(flow.screens)) {
+    step!.next?.forEach((n, i) => need(['screens', id, 'next', i], n));
+    const wants: Record<string, string[]> = {
+      press: ['button'], 'choose-option': ['button'], 'check-and-provision': ['button'], reseal: ['button'],
+      'retry-or-fail': ['retry'], 'connect-network': ['connect', 'next'],
+    };
+    for (const name of wants[step!.do] ?? []) {
+      if (!step!.controls?.[name]) ctx.addIssue({ code: 'custom', path: ['screens', id, 'controls', name], message: `missing: "do: ${step!.do}" needs this control` });
+    }
+    if (step!.do === 'choose-option' && !step!.option) ctx.addIssue({ code: 'custom', path: ['screens', id, 'option'], message: 'missing: the option to choose' });
+  }
+});
 
 export type Flow = z.infer<typeof flowSchema>;
 export type FlowStep = z.infer<typeof screenStep>;
-export type PerOs = z.infer<typeof perOs>;
+export type Control = z.infer<typeof control>;
+export type PerOs<T> = T | { win10?: T; win11?: T };
 
 export const FLOWS_DIR = fileURLToPath(new URL('../../flows/', import.meta.url));
 
-/** A flow by name (flows/NAME.yaml) or by path. */
+/** The line of a field's path in the YAML document (the deepest part of the path that exists). */
+function lineOf(doc: Document, lines: LineCounter, path: PropertyKey[]): number {
+  for (let n = path.length; n >= 1; n--) {
+    const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => (p.key as { value?: unknown } | null)?.value === path[n - 1]);
+      const range = (pair?.key as { range?: number[] } | null)?.range;
+      if (range) return lines.linePos(range[0]).line;
+    }
+    const node = doc.getIn(path.slice(0, n), true) as { range?: number[] } | undefined;
+    if (node?.range) return lines.linePos(node.range[0]).line;
+  }
+  return 1;
+}
+
+/** A flow by name (flows/NAME.yaml) or by path. Bad input: a UsageError naming file:line: field. */
 export function loadFlow(nameOrPath = 'technician'): Flow {
   const file = existsSync(nameOrPath) ? nameOrPath : `${FLOWS_DIR}${nameOrPath}.yaml`;
   if (!existsSync(file)) throw new UsageError(`flow '${nameOrPath}' not found (looked for ${file})`);
-  let data: unknown;
-  try {
-    data = parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`${file}: not valid YAML: ${(err as Error).message}`);
+  const lines = new LineCounter();
+  const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines, prettyErrors: false });
+  if (doc.errors[0]) {
+    const at = lines.linePos(doc.errors[0].pos[0]).line;
+    throw new UsageError(`${file}:${at}: not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
   }
-  const parsed = flowSchema.safeParse(data);
+  const parsed = flowSchema.safeParse(doc.toJS());
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new UsageError(`${file}: field '${issue.path.join('.')}': ${issue.message}`);
+    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+    throw new UsageError(`${file}:${lineOf(doc, lines, path)}: field '${path.join('.')}': ${issue.message}`);
   }
   return parsed.data;
 }
 
-export function labelFor(value: PerOs | undefined, os: OsId): string | undefined {
+/** A per-OS value for `os` (a plain value is for both). */
+export function forOs<T>(value: PerOs<T> | undefined, os: OsId): T | undefined {
   if (value === undefined) return undefined;
-  return typeof value === 'string' ? value : value[os];
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && ('win10' in value || 'win11' in value)) {
+    return (value as { win10?: T; win11?: T })[os];
+  }
+  return value as T;
+}
+
+export function labelFor(value: PerOs<string> | undefined, os: OsId): string | undefined {
+  return forOs(value, os);
 }
 
 export function stepFor(flow: Flow, screen: ScreenId): FlowStep | undefined {
-  return flow.screens[screen];
+  return screen === 'unknown' ? undefined : flow.screens[screen];
+}
+
+/** The screens the flow allows after `from` (null: at the start of the run). */
+export function allowedNext(flow: Flow, from: ScreenId | null): ScreenId[] {
+  if (from === null) return flow.start;
+  return stepFor(flow, from)?.next ?? [];
+}
+
+/**
+ * Whether `screen` may show now, coming from `from` (the last screen that was not transient): the same
+ * screen again, a transient screen, an off-path screen (it ends the run with its own diagnosis), or one
+ * the flow lists after `from`.
+ */
+export function mayFollow(flow: Flow, from: ScreenId | null, screen: ScreenId): boolean {
+  const step = stepFor(flow, screen);
+  if (!step) return false;
+  if (screen === from || step.transient || step.do === 'fail') return true;
+  return allowedNext(flow, from).includes(screen);
 }

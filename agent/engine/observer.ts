@@ -19,6 +19,7 @@ export interface Observation {
 
 export class Observer {
   private last: Observation | null = null;
+  private deadline: { at: number; why: () => string } | null = null;
 
   constructor(
     private readonly capture: FrameSource,
@@ -30,8 +31,17 @@ export class Observer {
     return this.last;
   }
 
+  /**
+   * After `at` (ms since epoch) every look() fails with category flow and the message `why()` gives: the
+   * run's own time limit, kept however deep in an action the engine is waiting.
+   */
+  setDeadline(at: number, why: () => string): void {
+    this.deadline = { at, why };
+  }
+
   /** The next frame after the last one observed, read (or reused when it is the same picture). */
   async look(): Promise<Observation> {
+    if (this.deadline && Date.now() > this.deadline.at) throw new RunFailure('flow', this.deadline.why());
     let frame: Frame;
     try {
       frame = this.last
@@ -83,5 +93,20 @@ export class Observer {
       if (obs.hash !== before.hash) return obs;
     }
     return null;
+  }
+
+  /**
+   * Waits until the device shows another screen than `before` did (a transient one counts), for actions
+   * that must leave the page: a frame that changed on the same page (focus, a pressed button) is not yet
+   * their effect. Returns null when the screen stayed for `timeoutMs`.
+   */
+  async waitForOtherScreen(before: Observation, timeoutMs: number): Promise<Observation | null> {
+    const deadline = Date.now() + timeoutMs;
+    let obs = this.last && this.last.hash !== before.hash ? this.last : null;
+    while (Date.now() < deadline) {
+      if (obs && obs.rec.screen !== before.rec.screen) return obs;
+      obs = await this.look();
+    }
+    return obs && obs.rec.screen !== before.rec.screen ? obs : null;
   }
 }

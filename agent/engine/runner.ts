@@ -8,13 +8,15 @@ import type { FrameSource } from '../../drivers/capture/types.ts';
 import { Evidence } from '../report/evidence.ts';
 import { emptyDevice, writeReport, type Report, type Result, type Step } from '../report/report.ts';
 import type { ScreenId } from '../vision/types.ts';
-import { ACTIONS } from './actions.ts';
+import { runAction } from './actions.ts';
+import { ScreenTracker } from './transitions.ts';
 import type { RunContext, RunOptions, TextFinder } from './context.ts';
 import { RunFailure } from './errors.ts';
 import { loadFlow, stepFor } from './flow.ts';
 import { Observer, type ScreenReader } from './observer.ts';
-import { Progress } from './progress.ts';
-import { MemoryJournal } from './journal.ts';
+import { Progress, espPosition } from './progress.ts';
+import { MemoryJournal, type RunJournal } from './journal.ts';
+import { restoreContext, resumeStep } from './resume.ts';
 
 export interface StationParts {
   hid: HidDevice;
@@ -25,11 +27,17 @@ export interface StationParts {
 
 export interface RunOutcome { report: Report; reportPath: string }
 
-export async function runFlow(parts: StationParts, options: RunOptions, progress = new Progress()): Promise<RunOutcome> {
+/**
+ * `journal` keeps the run resumable (FileJournal); when it was resumed (`journal.restored`), the run goes on from
+ * what the earlier lives of the agent saw, and its report covers the whole run.
+ */
+export async function runFlow(parts: StationParts, options: RunOptions, progress = new Progress(),
+  journal: RunJournal = new MemoryJournal()): Promise<RunOutcome> {
   mkdirSync(options.outDir, { recursive: true });
   const log = pino({ level: 'debug' }, pino.destination({ dest: join(options.outDir, 'run.log'), sync: true }));
   const flow = loadFlow(options.flow);
-  const startedAt = new Date();
+  const restored = journal.restored;
+  const startedAt = restored ? new Date(restored.startedAt) : new Date();
   const ctx: RunContext = {
     hid: parts.hid,
     observer: new Observer(parts.capture, parts.reader),
@@ -48,9 +56,17 @@ export async function runFlow(parts: StationParts, options: RunOptions, progress
     windowsKeyRounds: 0,
     refreshes: 0,
     wifiKeyTyped: 0,
+    resets: 0,
+    diagnosticsFor: 0,
     keyboardOnline: true,
-    journal: new MemoryJournal(),
+    journal,
   };
+  if (restored) {
+    progress.setStart(startedAt.getTime());
+    restoreContext(ctx, restored);
+    log.info({ journal: restored.file, steps: restored.steps.length, taken: restored.taken, lives: restored.lives.length }, 'run resumed');
+    progress.info(`resuming the run of ${restored.startedAt}: ${restored.steps.length} steps so far${restored.taken.length ? `, taken: ${restored.taken.map((a) => a.key).join(', ')}` : ''}`);
+  }
   parts.hid.onStatus((status) => {
     if (status.keyboardOnline !== ctx.keyboardOnline) {
       ctx.keyboardOnline = status.keyboardOnline;
@@ -63,7 +79,7 @@ export async function runFlow(parts: StationParts, options: RunOptions, progress
   let result: Result = 'passed';
   let failure: Report['failure'];
   try {
-    await loop(ctx);
+    await loop(ctx, startedAt.getTime(), journal);
   } catch (err) {
     const f = err instanceof RunFailure ? err : new RunFailure('infrastructure', `agent error: ${(err as Error).stack ?? err}`);
     result = f.category;
@@ -92,21 +108,33 @@ export async function runFlow(parts: StationParts, options: RunOptions, progress
     ...(failure ? { failure } : {}),
   };
   const reportPath = writeReport(options.outDir, report);
+  try {
+    journal.checkpoint(ctx);
+    journal.end(result);
+  } catch (err) {
+    // The report is written whatever the journal's disk says; the run just cannot be told apart from an unfinished one.
+    log.error({ err: (err as Error).message }, 'journal end not written');
+  }
   log.info({ result }, 'run end');
   log.flush();
   return { report, reportPath };
 }
 
-async function loop(ctx: RunContext): Promise<void> {
+/** `started`: when the run began (in an earlier life of the agent, for a resumed run): the run timeout counts from it. */
+async function loop(ctx: RunContext, started: number, journal: RunJournal): Promise<void> {
   const { flow, options } = ctx;
   const runMs = (options.timeouts?.run ?? flow.timeouts.run) * 1000;
-  const started = Date.now();
   let screen: ScreenId | null = null;
-  let since = Date.now();
   let waiting: Step | null = null;
+  // The flow's next-lists and timeouts, checked on every frame; the run's time limit holds inside actions too.
+  const tracker = new ScreenTracker(flow, options, Boolean(journal.restored));
+  ctx.observer.setDeadline(started + runMs, () => `the run took longer than ${runMs / 1000} s (--timeout); expected next: ${tracker.expected()}`);
   for (;;) {
+    // Between two actions the run is consistent: what a restart would go on from.
+    journal.checkpoint(ctx);
+    showStatus(ctx, screen);
     if (Date.now() - started > runMs) {
-      throw new RunFailure('flow', `the run took longer than ${runMs / 1000} s (last screen: ${screen ?? 'none'})`);
+      throw new RunFailure('flow', `the run took longer than ${runMs / 1000} s (--timeout); expected next: ${tracker.expected()}`);
     }
     const obs = await ctx.observer.look();
     const rec = obs.rec;
@@ -118,8 +146,9 @@ async function loop(ctx: RunContext): Promise<void> {
         waiting.frameAfter = ctx.evidence.keep(obs.frame, rec.screen, 'after');
         waiting = null;
       }
+      if (screen === null && journal.restored) ctx.steps.push(resumeStep(ctx, journal.restored, obs));
       screen = rec.screen;
-      since = Date.now();
+      showStatus(ctx, screen);
       const passive = stepFor(flow, rec.screen)?.do;
       if (passive === 'wait' || passive === 'follow-esp') {
         // Screens the agent only watches still get a step: the timeline shows how long the device stayed.
@@ -134,22 +163,16 @@ async function loop(ctx: RunContext): Promise<void> {
     if (options.os !== 'auto' && rec.os && rec.os !== options.os && (rec.screen === 'provisioning-options' || rec.screen === 'provisioning-config')) {
       throw new RunFailure('flow', `the flow is for ${options.os} but the device shows ${rec.os} setup`);
     }
-    const stayedS = (Date.now() - since) / 1000;
-    if (rec.screen === 'unknown') {
-      if (stayedS > flow.timeouts.unknownGrace) {
-        const best = rec.candidates?.slice(0, 3).map((c) => `${c.screen} ${c.score.toFixed(2)}`).join(', ');
-        throw new RunFailure('flow', `an unexpected screen stayed for ${Math.round(stayedS)} s: it reads "${rec.lines.slice(0, 4).map((l) => l.text).join(' / ')}"${best ? ` (closest: ${best})` : ''}`);
-      }
-      continue;
-    }
-    const step = stepFor(flow, rec.screen);
-    if (!step) throw new RunFailure('flow', `screen ${rec.screen} is not part of flow ${flow.name}`);
-    const limitS = rec.screen === 'esp' && options.timeouts?.esp ? options.timeouts.esp
-      : step.timeout ?? options.timeouts?.screen ?? flow.timeouts.defaultScreen;
-    if (stayedS > limitS) {
-      throw new RunFailure('flow', `the device stayed on ${rec.screen} for more than ${limitS} s`);
-    }
-    const outcome = await ACTIONS[step.do](ctx, obs);
+    tracker.see(rec);
+    if (rec.screen === 'unknown') continue;
+    const outcome = await runAction(ctx, obs);
     if (outcome === 'passed') return;
   }
+}
+
+/** The live status line: the screen, the last step, and where the ESP is (from the last sample the run kept). */
+function showStatus(ctx: RunContext, screen: ScreenId | null): void {
+  const last = ctx.steps[ctx.steps.length - 1];
+  const where = screen === 'esp' ? espPosition(ctx.esp[ctx.esp.length - 1]) : {};
+  ctx.progress.status({ screen, step: last ? `#${ctx.steps.length} ${last.action}` : null, ...where });
 }

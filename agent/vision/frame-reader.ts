@@ -14,7 +14,7 @@ import type { OcrLayout, OcrPool } from './ocr-pool.ts';
 import { measureStats, type FrameStats } from './preprocess.ts';
 import { assembleQrBlocks, decodeQrCodes } from './qr.ts';
 import { clip, decodeFull, rgbaOf, type Raster, type Thumbnail } from './raster.ts';
-import { blocksOf, cutRegion, lineInFrame, packLines, plainImage, type InkLine, type RegionImage } from './region-image.ts';
+import { BLOCK_CONDENSE, blocksOf, cutRegion, lineInFrame, packLines, plainImage, type InkLine, type RegionImage } from './region-image.ts';
 import type { Box, QrPayload, ScreenFields, ScreenId, OsId, TextLine } from './types.ts';
 
 /** What a frame came out as (the Recognizer adds size, timing and the frozen figure). */
@@ -208,7 +208,7 @@ export class FrameReader {
 
   /** OCR of some lines of a region (packed), or of all of it as it is (lines null). */
   private async ocr(img: RegionImage, lines: InkLine[] | null, layout: OcrLayout): Promise<TextLine[]> {
-    const input = lines ? packLines(img, lines) : plainImage(img, this.pictureHeight);
+    const input = lines ? packLines(img, lines, layout === 'block' ? BLOCK_CONDENSE : 1) : plainImage(img, this.pictureHeight);
     if (!input) return [];
     this.ocrJobs += 1;
     const res = await this.pool.recognize(input.image, layout);

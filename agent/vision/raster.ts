@@ -4,6 +4,10 @@
 import sharp from 'sharp';
 import type { Box } from './types.ts';
 
+// libvips' operation cache keeps recent inputs and results for a repeat of the same operation on the same
+// buffer; every frame is a new buffer, so it would only hold decoded frames in memory. (Process-wide.)
+sharp.cache(false);
+
 /** Pixels, 3 channels (RGB), row by row. */
 export interface Raster { data: Buffer; width: number; height: number }
 
