@@ -35,6 +35,8 @@ program
   .option('--timeout <s>', 'the whole run, in seconds (default from the flow: 10800)')
   .option('--esp-timeout <s>', 'the Enrollment Status Page, in seconds (default 5400)')
   .option('--calibration <file>', 'the station\'s calibration profile (from `calibrate`): corrects where the pointer is sent')
+  .option('--frozen-timeout <s>', 'how long the picture may stay the same, byte for byte, before the grabber counts as hung (default 300)')
+  .option('--power <spec>', "the device's power: board, uhubctl:LOCATION:PORT, pikvm:URL, command:ON|OFF[|STATE], manual; powers a dark device on at the start")
   .option('--screen-timeout <s>', 'any one screen (except the ESP), in seconds (default from the flow, per screen)')
   .addOption(new Option('--pointer <kind>', 'absolute: click the buttons OCR found; none: press them by keys only').choices(['absolute', 'none']).default('absolute'))
   .option('--allow-reset', 'press Reset on the red screen once the retries are used, then go through setup again (default: never Reset)')

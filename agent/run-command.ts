@@ -4,6 +4,9 @@ import { join, resolve } from 'node:path';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { openHidDevice } from '../drivers/hid/open.ts';
 import { openCaptureSpec } from '../drivers/capture/open.ts';
+import { openPower } from '../drivers/power/open.ts';
+import type { Power } from '../drivers/power/types.ts';
+import { registerSecret } from './report/secrets.ts';
 import type { HidDevice } from '../drivers/hid/types.ts';
 import type { FrameSource } from '../drivers/capture/types.ts';
 import { Recognizer, findText } from './vision/recognizer.ts';
@@ -44,6 +47,9 @@ export interface RunCommandOptions {
   logLevel: LogLevel;
   /** A station calibration profile (calibrate's calibration/NAME.json): pointer positions are corrected by it. */
   calibration?: string;
+  /** The device's power (drivers/power spec). */
+  power?: string;
+  frozenTimeout?: string;
   /** A run folder whose agent died: go on with that run. */
   resume?: string;
 }
@@ -114,7 +120,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
     wifi,
     retries: positiveNumber(o.retries, '--retries') ?? 1,
     reseal: o.reseal,
-    timeouts: { run: positiveNumber(o.timeout, '--timeout'), esp: positiveNumber(o.espTimeout, '--esp-timeout'), screen: positiveNumber(o.screenTimeout, '--screen-timeout') },
+    timeouts: { run: positiveNumber(o.timeout, '--timeout'), esp: positiveNumber(o.espTimeout, '--esp-timeout'), screen: positiveNumber(o.screenTimeout, '--screen-timeout'), frozen: positiveNumber(o.frozenTimeout, '--frozen-timeout') },
     pointer: o.pointer ?? 'absolute',
     allowReset: o.allowReset ?? false,
     ...(o.windowsKeyOn ? { windowsKeyOn: windowsKeyScreens(o.windowsKeyOn) } : {}),
@@ -123,7 +129,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
   const started = new Date();
   const calibration = o.calibration ? loadCalibration(o.calibration) : null;
   // Journaled with the station, so a resumed run corrects the pointer the same way.
-  const calibrationFile = o.calibration ? { calibration: resolve(o.calibration) } : {};
+  const calibrationFile = { ...(o.calibration ? { calibration: resolve(o.calibration) } : {}), ...(o.power ? { power: o.power } : {}) };
   return execute(options, progress, started, null, async () => {
     if (!builtin) return { spec: { hid: o.hid!, capture: o.capture!, ...calibrationFile }, device: null, calibration };
     progress.info(`starting the built-in virtual device (scenario ${scenario})`);
@@ -137,7 +143,7 @@ export async function runCommand(o: RunCommandOptions): Promise<number> {
 
 /** Options that describe a run: with --resume they come from its journal, so giving them again is a mistake. */
 const RUN_DEFINING = ['hid', 'capture', 'scenario', 'speed', 'station', 'out', 'expectOrganization', 'expectProfile', 'expectUser',
-  'expectZtdid', 'expectSerial', 'wifiSsid', 'timeout', 'espTimeout', 'screenTimeout', 'allowReset', 'windowsKeyOn', 'calibration'] as const;
+  'expectZtdid', 'expectSerial', 'wifiSsid', 'timeout', 'espTimeout', 'screenTimeout', 'allowReset', 'windowsKeyOn', 'calibration', 'power', 'frozenTimeout'] as const;
 
 /** Screens after the network one: a run that reached them will not be asked for the Wi-Fi key again. */
 const PAST_NETWORK = /^(oobe-eula|entra-signin|provisioning-|esp$)/;
@@ -210,7 +216,10 @@ async function execute(options: RunOptions, progress: Progress, started: Date, r
   let hid: HidDevice | null = null;
   let capture: FrameSource | null = null;
   let recognizer: Recognizer | null = null;
+  let power: Power | null = null;
   let journal: FileJournal | null = null;
+  // Every report file is masked against the key, however it was given (environment, --wifi-key, a scenario).
+  registerSecret(options.wifi?.key);
   let ended = false;
   try {
     const reached = await station();
@@ -230,7 +239,12 @@ async function execute(options: RunOptions, progress: Progress, started: Date, r
       }
       throw broken?.reason ?? new Error(why);
     }
-    const { report, reportPath } = await runFlow({ hid, capture, reader: recognizer, findText }, options, progress, journal);
+    if (reached.spec.power) {
+      // The board's power button needs the board itself, not the calibrated wrapper.
+      const board = parts[0].status === 'fulfilled' ? parts[0].value : null;
+      power = await openPower(reached.spec.power, { station: options.station, board });
+    }
+    const { report, reportPath } = await runFlow({ hid, capture, reader: recognizer, findText, ...(power ? { power } : {}) }, options, progress, journal);
     ended = true;
     progress.close();
     const dev = report.device;
@@ -256,7 +270,7 @@ async function execute(options: RunOptions, progress: Progress, started: Date, r
   } finally {
     progress.close();
     journal?.close();
-    await Promise.allSettled([hid?.close(), capture?.close(), recognizer?.close()]);
+    await Promise.allSettled([hid?.close(), capture?.close(), recognizer?.close(), power?.close()]);
     // A resumed run that could not go on leaves the device as it is, so the run can be resumed again.
     if (ended || !restored) await device?.stop();
   }

@@ -15,12 +15,11 @@ import { writeBenchSummary, type BenchStationSummary, type BenchSummary } from '
 import { applyCalibration } from '../calibration/apply.ts';
 import { loadCalibration, type Calibration } from '../calibration/profile.ts';
 import type { Bench, StationConfig } from './bench-file.ts';
-import { FreezeGuard } from './freeze-guard.ts';
 import { injectFaults, type InjectedFault } from './faults.ts';
 import { HealthStore } from './health.ts';
 import { Overview, type OverviewStream } from './overview.ts';
 import { failureReason, selfTest, sharedOcrCheck } from './self-test.ts';
-import { DEFAULT_FROZEN_S, openStation, runOptionsOf, type OpenedStation } from './station.ts';
+import { openStation, runOptionsOf, type OpenedStation } from './station.ts';
 
 export interface BenchRunOptions {
   /** The bench run folder (one folder per station inside). */
@@ -197,9 +196,8 @@ async function runStation(config: StationConfig, prepared: { options: RunOptions
 
     c.overview.update(name, { phase: 'running' });
     recognizer = await Recognizer.create();
-    const guard = new FreezeGuard((config.timeouts?.frozen ?? DEFAULT_FROZEN_S) * 1000);
     const hid = prepared.calibration ? applyCalibration(opened.hid!, prepared.calibration) : opened.hid!;
-    const parts = { hid, capture: guard.capture(opened.capture!), reader: guard.reader(recognizer), findText, ...(opened.power ? { power: opened.power } : {}) };
+    const parts = { hid, capture: opened.capture!, reader: recognizer, findText, ...(opened.power ? { power: opened.power } : {}) };
     if (opened.device && config.faults?.length) {
       faults = injectFaults(opened.device.endpoints.state, config.faults, (text) => { c.note(`${name}: ${text}`); c.overview.event(`${name}: ${text}`); });
     }

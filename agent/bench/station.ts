@@ -13,11 +13,10 @@ import type { CheckResult } from '../checks/types.ts';
 import { readScenarioFacts, startBuiltinDevice, type BuiltinDevice, type ScenarioFacts } from '../engine/builtin-device.ts';
 import type { RunOptions, WifiSettings } from '../engine/context.ts';
 import { UsageError } from '../engine/errors.ts';
+import { registerSecret } from '../report/secrets.ts';
 import type { Expected } from '../report/report.ts';
 import type { StationConfig } from './bench-file.ts';
 
-/** Default seconds a picture may stay byte for byte the same before the capture counts as frozen. */
-export const DEFAULT_FROZEN_S = 120;
 /** Default seconds of each self-test check (opening the board, the first frame). */
 export const DEFAULT_SELF_TEST_S = 10;
 
@@ -50,9 +49,13 @@ export function wifiOf(config: StationConfig, facts: ScenarioFacts): WifiSetting
       const at = config.keyEnvAt ?? { line: config.line, field: 'wifi.keyEnv' };
       throw new UsageError(`${config.file}:${at.line}: ${at.field}: the environment variable ${config.wifi.keyEnv} is not set (station ${config.name} needs the key of "${config.wifi.ssid}" from it)`);
     }
+    registerSecret(key);
     return { ssid: config.wifi.ssid, key };
   }
-  if (config.virtual && facts.network?.kind === 'wifi' && facts.network.ssid) return { ssid: facts.network.ssid, key: facts.network.key ?? '' };
+  if (config.virtual && facts.network?.kind === 'wifi' && facts.network.ssid) {
+    registerSecret(facts.network.key);
+    return { ssid: facts.network.ssid, key: facts.network.key ?? '' };
+  }
   return undefined;
 }
 
@@ -84,7 +87,7 @@ export function runOptionsOf(config: StationConfig, runDir: string, facts = fact
     wifi: wifiOf(config, facts),
     retries: config.retries ?? 1,
     reseal: config.reseal ?? true,
-    timeouts: { run: config.timeouts?.run, esp: config.timeouts?.esp },
+    timeouts: { run: config.timeouts?.run, esp: config.timeouts?.esp, frozen: config.timeouts?.frozen },
   };
 }
 

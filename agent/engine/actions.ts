@@ -87,10 +87,14 @@ export function pointFor(obs: Observation, box: Box): { x: number; y: number } {
   };
 }
 
+/** Where the pointer rests between clicks: an edge of the screen, so it never covers the next label OCR looks for. */
+const POINTER_PARK = { x: 0.995, y: 0.02 };
+
 async function clickBox(ctx: RunContext, obs: Observation, box: Box): Promise<void> {
   const { x, y } = pointFor(obs, box);
   await ctx.hid.move(x, y);
   await ctx.hid.click('left');
+  await ctx.hid.move(POINTER_PARK.x, POINTER_PARK.y);
 }
 
 async function tapKeys(ctx: RunContext, chords: string[]): Promise<void> {

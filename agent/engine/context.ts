@@ -1,5 +1,6 @@
 // The state of one run that the actions share: parts, options, what has been seen, and the evidence kept.
 import type { HidDevice } from '../../drivers/hid/types.ts';
+import type { Power } from '../../drivers/power/types.ts';
 import type { DeviceSeen, EspSample, Expected, Step } from '../report/report.ts';
 import type { Evidence } from '../report/evidence.ts';
 import type { OsId, Recognition, Box, ScreenId } from '../vision/types.ts';
@@ -22,7 +23,7 @@ export interface RunOptions {
   retries: number;
   reseal: boolean;
   /** Overrides of the flow's timeouts, in seconds. */
-  timeouts?: { run?: number; esp?: number; screen?: number };
+  timeouts?: { run?: number; esp?: number; screen?: number; frozen?: number };
   /** absolute (default): buttons are clicked where OCR found them; none: pressed by keys only. */
   pointer?: 'absolute' | 'none';
   /** Reset on the red screen once the retries are used (bounded by the flow); default never. */
@@ -35,6 +36,8 @@ export type TextFinder = (rec: Recognition, text: string) => Box | null;
 
 export interface RunContext {
   hid: HidDevice;
+  /** The device's power, when the station has a driver for it. */
+  power: Power | null;
   observer: Observer;
   flow: Flow;
   options: RunOptions;

@@ -55,7 +55,16 @@ const flowSchema = z.strictObject({
     unknownGrace: z.number().positive(),
     confirm: z.number().positive(),
     defaultScreen: z.number().positive(),
+    /** How long the picture may stay the same, byte for byte, before the capture counts as hung. */
+    frozen: z.number().positive().default(300),
   }),
+  /** What the engine does with the station's power, when it has one (drivers/power). */
+  power: z.strictObject({
+    /** Power the device on when the run starts on a dark screen (never after Reseal). */
+    onAtStart: z.boolean().default(true),
+    /** Power it off (forced) when the run ends in a failure, e.g. to save a bench overnight. */
+    offAfterFailure: z.boolean().default(false),
+  }).prefault({}),
   retries: z.strictObject({
     action: z.number().int().min(1),
     windowsKey: z.number().int().min(1),

@@ -51,6 +51,8 @@ export interface StationSpec {
   builtin?: { scenario: string; endpoints: SimEndpoints; pid?: number };
   /** The station's calibration profile (a file), when the run was given one. */
   calibration?: string;
+  /** The device's power (a drivers/power spec), when the run was given one. */
+  power?: string;
 }
 
 /** RunOptions as journaled: the Wi-Fi network by name only, never its key. */

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { HidDevice } from '../../drivers/hid/types.ts';
 import type { FrameSource } from '../../drivers/capture/types.ts';
+import type { Power } from '../../drivers/power/types.ts';
+import { FreezeGuard } from './freeze-guard.ts';
 import { Evidence } from '../report/evidence.ts';
 import { emptyDevice, writeReport, type Report, type Result, type Step } from '../report/report.ts';
 import type { ScreenId } from '../vision/types.ts';
@@ -13,7 +15,7 @@ import { ScreenTracker } from './transitions.ts';
 import type { RunContext, RunOptions, TextFinder } from './context.ts';
 import { RunFailure } from './errors.ts';
 import { loadFlow, stepFor } from './flow.ts';
-import { Observer, type ScreenReader } from './observer.ts';
+import { Observer, type Observation, type ScreenReader } from './observer.ts';
 import { Progress, espPosition } from './progress.ts';
 import { MemoryJournal, type RunJournal } from './journal.ts';
 import { restoreContext, resumeStep } from './resume.ts';
@@ -23,6 +25,8 @@ export interface StationParts {
   capture: FrameSource;
   reader: ScreenReader;
   findText: TextFinder;
+  /** The device's power, when the station has a driver for it: the flow's `power:` says when it is used. */
+  power?: Power;
 }
 
 export interface RunOutcome { report: Report; reportPath: string }
@@ -38,9 +42,12 @@ export async function runFlow(parts: StationParts, options: RunOptions, progress
   const flow = loadFlow(options.flow);
   const restored = journal.restored;
   const startedAt = restored ? new Date(restored.startedAt) : new Date();
+  // A hung grabber repeats its last frame for good: the run ends (infrastructure) instead of waiting on it.
+  const guard = new FreezeGuard((options.timeouts?.frozen ?? flow.timeouts.frozen) * 1000);
   const ctx: RunContext = {
     hid: parts.hid,
-    observer: new Observer(parts.capture, parts.reader),
+    power: parts.power ?? null,
+    observer: new Observer(guard.capture(parts.capture), guard.reader(parts.reader)),
     flow,
     options,
     evidence: new Evidence(options.outDir),
@@ -92,6 +99,7 @@ export async function runFlow(parts: StationParts, options: RunOptions, progress
     };
     if (f.code && !ctx.device.errorCode) ctx.device.errorCode = f.code;
     log.error({ failure }, 'run failed');
+    await powerOffAfterFailure(ctx);
   }
   const report: Report = {
     result,
@@ -126,6 +134,8 @@ async function loop(ctx: RunContext, started: number, journal: RunJournal): Prom
   const runMs = (options.timeouts?.run ?? flow.timeouts.run) * 1000;
   let screen: ScreenId | null = null;
   let waiting: Step | null = null;
+  // Until the device has shown a picture, a dark screen may mean it is off: the power driver may switch it on.
+  let pictureSeen = Boolean(journal.restored);
   // The flow's next-lists and timeouts, checked on every frame; the run's time limit holds inside actions too.
   const tracker = new ScreenTracker(flow, options, Boolean(journal.restored));
   ctx.observer.setDeadline(started + runMs, () => `the run took longer than ${runMs / 1000} s (--timeout); expected next: ${tracker.expected()}`);
@@ -164,10 +174,49 @@ async function loop(ctx: RunContext, started: number, journal: RunJournal): Prom
       throw new RunFailure('flow', `the flow is for ${options.os} but the device shows ${rec.os} setup`);
     }
     tracker.see(rec);
+    if (rec.screen === 'no-signal' && !pictureSeen) await powerOnAtStart(ctx, obs);
+    else if (rec.screen !== 'unknown') pictureSeen = true;
     if (rec.screen === 'unknown') continue;
     const outcome = await runAction(ctx, obs);
     if (outcome === 'passed') return;
   }
+}
+
+/** A dark screen before any picture: power the device on, once per run, and never after Reseal. */
+async function powerOnAtStart(ctx: RunContext, obs: Observation): Promise<void> {
+  const power = ctx.power;
+  if (!power || !ctx.flow.power.onAtStart || ctx.journal.has('reseal') || ctx.journal.has('power-on')) return;
+  const at = new Date().toISOString();
+  ctx.progress.info(`the screen is dark: powering the device on (${power.description})`);
+  const started = Date.now();
+  try {
+    await ctx.journal.once('power-on', () => power.on());
+  } catch (err) {
+    throw new RunFailure('infrastructure', `powering the device on failed (${power.description}): ${(err as Error).message}`);
+  }
+  ctx.steps.push({
+    screen: 'no-signal', action: `power on (${power.description})`, at, ms: Date.now() - started,
+    frameBefore: ctx.evidence.keep(obs.frame, 'no-signal', 'before'), frameAfter: null, texts: [],
+  });
+}
+
+/** The flow may power a failed device off (forced), so a bench does not leave it on the red screen all night. */
+async function powerOffAfterFailure(ctx: RunContext): Promise<void> {
+  const power = ctx.power;
+  if (!power || !ctx.flow.power.offAfterFailure) return;
+  const at = new Date().toISOString();
+  const started = Date.now();
+  let note: string | undefined;
+  try {
+    await power.off(true);
+  } catch (err) {
+    note = `powering off failed: ${(err as Error).message}`;
+    ctx.log.error({ err: note }, 'power off after failure');
+  }
+  ctx.steps.push({
+    screen: ctx.observer.current?.rec.screen ?? 'unknown', action: `power off after the failure (${power.description})`, at,
+    ms: Date.now() - started, frameBefore: null, frameAfter: null, texts: [], ...(note ? { note } : {}),
+  });
 }
 
 /** The live status line: the screen, the last step, and where the ESP is (from the last sample the run kept). */

@@ -6,8 +6,10 @@
 // fails with what ffmpeg last said.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { RunFailure, UsageError } from '../../agent/engine/errors.ts';
+import { RunFailure, UsageError } from '../errors.ts';
+import { untilFirstFrame } from './first-frame.ts';
 import { JpegStreamSplitter, jpegHasHuffmanTables, jpegSize, type ImageSize } from './jpeg-stream.ts';
+import { NewestFrame } from './newest-frame.ts';
 import type { Frame, FrameSource } from './types.ts';
 import { chooseV4l2Mode, normalizeFormatName, parseV4l2Formats, type V4l2Format, type V4l2Mode, type V4l2Wish } from './v4l2-formats.ts';
 
@@ -59,13 +61,6 @@ export interface FfmpegStats {
   /** ffmpeg's last warnings and errors. */
   stderrTail: string[];
   lastError: string | null;
-}
-
-interface Waiter {
-  afterSeq: number;
-  resolve: (frame: Frame) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
 }
 
 interface Run {
@@ -309,10 +304,8 @@ export class FfmpegSource implements FrameSource {
   private readonly quality: number;
   private readonly onEvent: (event: FfmpegEvent) => void;
 
-  private newest: Frame | null = null;
-  private seq = 0;
-  private waiters: Waiter[] = [];
-  private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  /** seq keeps counting across restarts; a failure (giveUp) closes it with its error. */
+  private readonly frames = new NewestFrame((ms) => this.timeoutError(ms));
   private run: Run | null = null;
   private runId = 0;
   private failuresInARow = 0;
@@ -358,44 +351,16 @@ export class FfmpegSource implements FrameSource {
 
   /** Resolves at the first frame; rejects when the source gives up (ffmpeg missing, too many failures). */
   ready(timeoutMs = this.startTimeoutMs): Promise<void> {
-    if (this.newest) return Promise.resolve();
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.closed) return Promise.reject(this.closedError());
-    return new Promise((resolve, reject) => {
-      const entry = {
-        resolve: () => { clearTimeout(timer); resolve(); },
-        reject: (e: Error) => { clearTimeout(timer); reject(e); },
-      };
-      const timer = setTimeout(() => {
-        this.readyWaiters = this.readyWaiters.filter((w) => w !== entry);
-        reject(this.timeoutError(timeoutMs));
-      }, timeoutMs);
-      this.readyWaiters.push(entry);
-    });
+    return this.frames.ready(timeoutMs);
   }
 
   latest(timeoutMs = this.frameTimeoutMs): Promise<Frame> {
-    if (this.newest) return Promise.resolve(this.newest);
-    return this.next(0, timeoutMs);
+    return this.frames.latest(timeoutMs);
   }
 
   /** Only the newest frame is kept: resolves with it once its seq passes `afterSeq`. */
   next(afterSeq: number, timeoutMs = this.frameTimeoutMs): Promise<Frame> {
-    if (this.newest && this.newest.seq > afterSeq) return Promise.resolve(this.newest);
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.closed) return Promise.reject(this.closedError());
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        afterSeq,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-          reject(this.timeoutError(timeoutMs));
-        }, timeoutMs),
-      };
-      this.waiters.push(waiter);
-    });
+    return this.frames.next(afterSeq, timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -405,7 +370,7 @@ export class FfmpegSource implements FrameSource {
     const run = this.run;
     this.run = null;
     this.runId++;
-    this.rejectAll(this.closedError());
+    this.frames.close(this.closedError());
     if (run) await stopChild(run);
   }
 
@@ -525,18 +490,9 @@ export class FfmpegSource implements FrameSource {
   }
 
   private deliver(data: Buffer): void {
-    const frame: Frame = { data, at: Date.now(), seq: ++this.seq };
-    this.newest = frame;
+    this.frames.deliver(data);
     this.counts.frames++;
     this.failuresInARow = 0;
-    const due = this.waiters.filter((w) => w.afterSeq < frame.seq);
-    this.waiters = this.waiters.filter((w) => w.afterSeq >= frame.seq);
-    for (const w of due) {
-      clearTimeout(w.timer);
-      w.resolve(frame);
-    }
-    for (const w of this.readyWaiters) w.resolve();
-    this.readyWaiters = [];
   }
 
   /** Run `id` went wrong (ended, stalled, would not start): restart it after a backoff, or give up. */
@@ -585,17 +541,7 @@ export class FfmpegSource implements FrameSource {
     this.runId++;
     if (run) void stopChild(run);
     this.onEvent({ type: 'failed', message: error.message });
-    this.rejectAll(error);
-  }
-
-  private rejectAll(error: Error): void {
-    for (const w of this.waiters) {
-      clearTimeout(w.timer);
-      w.reject(error);
-    }
-    this.waiters = [];
-    for (const w of this.readyWaiters) w.reject(error);
-    this.readyWaiters = [];
+    this.frames.close(error); // later waits get this error, not 'closed'
   }
 
   private armStallTimer(id: number, ms: number, why: string): void {
@@ -645,11 +591,5 @@ function stopChild(run: Run): Promise<void> {
 /** Opens an ffmpeg source and waits for its first frame (or its failure). */
 export async function openFfmpeg(input: FfmpegInput, options: FfmpegOptions & { openTimeoutMs?: number } = {}): Promise<FfmpegSource> {
   const source = new FfmpegSource(input, options);
-  try {
-    await source.ready(options.openTimeoutMs ?? Math.max(options.startTimeoutMs ?? 15_000, 20_000));
-  } catch (error) {
-    await source.close();
-    throw error;
-  }
-  return source;
+  return untilFirstFrame(source, source.ready(options.openTimeoutMs ?? Math.max(options.startTimeoutMs ?? 15_000, 20_000)));
 }

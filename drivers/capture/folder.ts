@@ -6,7 +6,8 @@
 import { watch, statSync, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../../agent/engine/errors.ts';
+import { UsageError } from '../errors.ts';
+import { NewestFrame } from './newest-frame.ts';
 import type { Frame, FrameSource } from './types.ts';
 
 export interface FolderOptions {
@@ -18,13 +19,6 @@ export interface FolderOptions {
   watch?: boolean;
   /** Default wait of latest() and next(). */
   frameTimeoutMs?: number;
-}
-
-interface Waiter {
-  afterSeq: number;
-  resolve: (frame: Frame) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
 }
 
 const IMAGE = /\.(png|jpe?g)$/i;
@@ -40,9 +34,7 @@ export class FolderSource implements FrameSource {
   private readonly frameTimeoutMs: number;
   private files: string[] = [];
   private current: { name: string; data: Buffer } | null = null;
-  private newest: Frame | null = null;
-  private seq = 0;
-  private waiters: Waiter[] = [];
+  private readonly frames = new NewestFrame((ms) => this.timeoutError(ms));
   private timer: NodeJS.Timeout | null = null;
   private watcher: FSWatcher | null = null;
   private dirty = true;
@@ -89,26 +81,11 @@ export class FolderSource implements FrameSource {
   }
 
   latest(timeoutMs = this.frameTimeoutMs): Promise<Frame> {
-    if (this.newest) return Promise.resolve(this.newest);
-    return this.next(0, timeoutMs);
+    return this.frames.latest(timeoutMs);
   }
 
   next(afterSeq: number, timeoutMs = this.frameTimeoutMs): Promise<Frame> {
-    if (this.newest && this.newest.seq > afterSeq) return Promise.resolve(this.newest);
-    if (this.closed) return Promise.reject(new Error(`${this.description} is closed`));
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        afterSeq,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-          const why = this.files.length ? (this.lastError ?? '') : `no images (PNG, JPEG) in ${this.dir}${this.lastError ? `; ${this.lastError}` : ''}`;
-          reject(new Error(`no new frame from ${this.description} within ${timeoutMs} ms${why ? `: ${why}` : ''}`));
-        }, timeoutMs),
-      };
-      this.waiters.push(waiter);
-    });
+    return this.frames.next(afterSeq, timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -118,12 +95,7 @@ export class FolderSource implements FrameSource {
     this.timer = null;
     this.watcher?.close();
     this.watcher = null;
-    const error = new Error(`${this.description} is closed`);
-    for (const w of this.waiters) {
-      clearTimeout(w.timer);
-      w.reject(error);
-    }
-    this.waiters = [];
+    this.frames.close(new Error(`${this.description} is closed`));
   }
 
   private async tick(): Promise<void> {
@@ -133,7 +105,7 @@ export class FolderSource implements FrameSource {
       const atEnd = !this.current || this.files.indexOf(this.current.name) >= this.files.length - 1;
       if (this.dirty || (atEnd && Date.now() - this.lastScan >= RESCAN_MS)) await this.scan();
       const next = await this.advance();
-      if (next && !this.closed) this.deliver(next.data);
+      if (next && !this.closed) this.frames.deliver(next.data);
     } catch (error) {
       this.lastError = (error as Error).message;
     } finally {
@@ -184,15 +156,10 @@ export class FolderSource implements FrameSource {
     return (after < 0 ? this.files.length : after) - 1;
   }
 
-  private deliver(data: Buffer): void {
-    const frame: Frame = { data, at: Date.now(), seq: ++this.seq };
-    this.newest = frame;
-    const due = this.waiters.filter((w) => w.afterSeq < frame.seq);
-    this.waiters = this.waiters.filter((w) => w.afterSeq >= frame.seq);
-    for (const w of due) {
-      clearTimeout(w.timer);
-      w.resolve(frame);
-    }
+  /** Why a wait ran out: what went wrong with the last file, or that the folder holds no images. */
+  private timeoutError(timeoutMs: number): Error {
+    const why = this.files.length ? (this.lastError ?? '') : `no images (PNG, JPEG) in ${this.dir}${this.lastError ? `; ${this.lastError}` : ''}`;
+    return new Error(`no new frame from ${this.description} within ${timeoutMs} ms${why ? `: ${why}` : ''}`);
   }
 }
 

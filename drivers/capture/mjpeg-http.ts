@@ -2,6 +2,8 @@
 // the virtual device. Keeps only the newest frame; reconnects with backoff when the stream ends or stalls.
 import http from 'node:http';
 import https from 'node:https';
+import { untilFirstFrame } from './first-frame.ts';
+import { NewestFrame } from './newest-frame.ts';
 import type { Frame, FrameSource } from './types.ts';
 
 export interface MjpegHttpOptions {
@@ -30,13 +32,6 @@ export interface MjpegStats {
   lastError: string | null;
 }
 
-interface Waiter {
-  afterSeq: number;
-  resolve: (frame: Frame) => void;
-  reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
 const ACCEPTED_FORMS =
   'an http(s):// URL of an MJPEG stream (ustreamer http://host:8080/stream, mjpg-streamer http://host:8080/?action=stream, ' +
   'PiKVM https://host/streamer/stream, or the virtual device\'s video URL)';
@@ -52,10 +47,7 @@ export class MjpegHttpSource implements FrameSource {
   private readonly insecureTls: boolean;
   private readonly extraHeaders: Record<string, string>;
 
-  private newest: Frame | null = null;
-  private seq = 0;
-  private waiters: Waiter[] = [];
-  private readyWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private readonly frames = new NewestFrame((ms) => this.timeoutError(ms));
   private request: http.ClientRequest | null = null;
   private connectionId = 0;
   private failuresInARow = 0;
@@ -86,48 +78,16 @@ export class MjpegHttpSource implements FrameSource {
    * multipart stream); a server that cannot be reached is retried until `timeoutMs`.
    */
   ready(timeoutMs = this.frameTimeoutMs): Promise<void> {
-    if (this.newest) return Promise.resolve();
-    if (this.closed) return Promise.reject(this.closedError());
-    return new Promise((resolve, reject) => {
-      const entry = {
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (e: Error) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.readyWaiters = this.readyWaiters.filter((w) => w !== entry);
-        reject(this.timeoutError(timeoutMs));
-      }, timeoutMs);
-      this.readyWaiters.push(entry);
-    });
+    return this.frames.ready(timeoutMs);
   }
 
   latest(timeoutMs = this.frameTimeoutMs): Promise<Frame> {
-    if (this.newest) return Promise.resolve(this.newest);
-    return this.next(0, timeoutMs);
+    return this.frames.latest(timeoutMs);
   }
 
   /** Only the newest frame is kept, so this resolves with the newest one once its seq passes `afterSeq`. */
   next(afterSeq: number, timeoutMs = this.frameTimeoutMs): Promise<Frame> {
-    if (this.newest && this.newest.seq > afterSeq) return Promise.resolve(this.newest);
-    if (this.closed) return Promise.reject(this.closedError());
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        afterSeq,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-          reject(this.timeoutError(timeoutMs));
-        }, timeoutMs),
-      };
-      this.waiters.push(waiter);
-    });
+    return this.frames.next(afterSeq, timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -136,14 +96,7 @@ export class MjpegHttpSource implements FrameSource {
     this.clearTimers();
     this.request?.destroy();
     this.request = null;
-    const error = this.closedError();
-    for (const w of this.waiters) {
-      clearTimeout(w.timer);
-      w.reject(error);
-    }
-    this.waiters = [];
-    for (const w of this.readyWaiters) w.reject(error);
-    this.readyWaiters = [];
+    this.frames.close(this.closedError());
   }
 
   // --- Connection -----------------------------------------------------------------------------------
@@ -193,19 +146,10 @@ export class MjpegHttpSource implements FrameSource {
   }
 
   private deliver(data: Buffer): void {
-    const frame: Frame = { data, at: Date.now(), seq: ++this.seq };
-    this.newest = frame;
+    this.frames.deliver(data);
     this.counts.frames++;
     this.failuresInARow = 0;
     this.armStallTimer(this.stallMs, `no frame for ${this.stallMs} ms`);
-    const due = this.waiters.filter((w) => w.afterSeq < frame.seq);
-    this.waiters = this.waiters.filter((w) => w.afterSeq >= frame.seq);
-    for (const w of due) {
-      clearTimeout(w.timer);
-      w.resolve(frame);
-    }
-    for (const w of this.readyWaiters) w.resolve();
-    this.readyWaiters = [];
   }
 
   /** Ends connection `id` and schedules the next one; `refused` (the server said no) also fails ready(). */
@@ -216,10 +160,7 @@ export class MjpegHttpSource implements FrameSource {
     this.request?.destroy();
     this.request = null;
     this.clearTimers();
-    if (refused) {
-      for (const w of this.readyWaiters) w.reject(new Error(message));
-      this.readyWaiters = [];
-    }
+    if (refused) this.frames.refuse(new Error(message));
     const delay = Math.min(this.backoff.max, this.backoff.first * 2 ** this.failuresInARow);
     this.failuresInARow++;
     this.retryTimer = setTimeout(() => {
@@ -518,11 +459,5 @@ export async function openCapture(spec: string, options: MjpegHttpOptions & { op
     throw new Error(`capture spec '${spec}' is not understood; accepted forms: ${ACCEPTED_FORMS} (ffmpeg devices and image folders are not supported yet)`);
   }
   const source = new MjpegHttpSource(text, options);
-  try {
-    await source.ready(options.openTimeoutMs ?? 10_000);
-  } catch (error) {
-    await source.close();
-    throw error;
-  }
-  return source;
+  return untilFirstFrame(source, source.ready(options.openTimeoutMs ?? 10_000));
 }

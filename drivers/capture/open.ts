@@ -3,8 +3,9 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../../agent/engine/errors.ts';
+import { UsageError } from '../errors.ts';
 import { openFfmpeg, probeV4l2Formats, splitArgs, type FfmpegInput, type FfmpegOptions } from './ffmpeg.ts';
+import { untilFirstFrame } from './first-frame.ts';
 import { FolderSource, type FolderOptions } from './folder.ts';
 import { openCapture, type MjpegHttpOptions } from './mjpeg-http.ts';
 import type { FrameSource } from './types.ts';
@@ -165,32 +166,24 @@ export async function openCaptureSpec(spec: string, opts: OpenCaptureOptions = {
   const openTimeoutMs = opts.openTimeoutMs;
   switch (parsed.kind) {
     case 'mjpeg-http':
-      return openCapture(parsed.url, {
-        ...(opts.stallMs ? { stallMs: opts.stallMs } : {}),
-        ...(opts.frameTimeoutMs ? { frameTimeoutMs: opts.frameTimeoutMs } : {}),
-        ...opts.mjpeg,
-        ...(openTimeoutMs ? { openTimeoutMs } : {}),
-      });
+      return openCapture(parsed.url, { ...streamTimings(opts), ...opts.mjpeg, ...(openTimeoutMs ? { openTimeoutMs } : {}) });
     case 'ffmpeg':
-      return openFfmpeg(parsed.input, {
-        ...(opts.stallMs ? { stallMs: opts.stallMs } : {}),
-        ...(opts.frameTimeoutMs ? { frameTimeoutMs: opts.frameTimeoutMs } : {}),
-        ...opts.ffmpeg,
-        ...(openTimeoutMs ? { openTimeoutMs } : {}),
-      });
+      return openFfmpeg(parsed.input, { ...streamTimings(opts), ...opts.ffmpeg, ...(openTimeoutMs ? { openTimeoutMs } : {}) });
     case 'folder': {
       const source = new FolderSource(parsed.dir, { ...(opts.frameTimeoutMs ? { frameTimeoutMs: opts.frameTimeoutMs } : {}), ...parsed.options, ...opts.folder });
-      try {
-        await source.latest(openTimeoutMs ?? 10_000);
-      } catch (error) {
-        await source.close();
-        throw error;
-      }
-      return source;
+      return untilFirstFrame(source, source.latest(openTimeoutMs ?? 10_000));
     }
     case 'pikvm':
       return openPikvm(parsed.spec, spec, opts);
   }
+}
+
+/** The stall and frame timeouts given for every stream (HTTP or ffmpeg); the driver's own options override them. */
+function streamTimings(opts: OpenCaptureOptions): { stallMs?: number; frameTimeoutMs?: number } {
+  return {
+    ...(opts.stallMs ? { stallMs: opts.stallMs } : {}),
+    ...(opts.frameTimeoutMs ? { frameTimeoutMs: opts.frameTimeoutMs } : {}),
+  };
 }
 
 /** PiKVM's capture lives in its own driver (drivers/capture/pikvm.ts, `openPikvmCapture(spec, opts)`), when there. */

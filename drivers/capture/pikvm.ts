@@ -2,10 +2,12 @@
 // with `snapshots[=FPS]` in the spec, one JPEG at a time from /api/streamer/snapshot (allow_offline=1, so a
 // screen without signal still gives the streamer's picture). The spec is the HID's:
 // pikvm:https://HOST[,insecure][,user-env=VAR][,password-env=VAR][,snapshots[=FPS]].
-import { UsageError } from '../../agent/engine/errors.ts';
+import { UsageError } from '../errors.ts';
 import { PikvmClient, PikvmSpecError, parsePikvmSpec, type PikvmClientOptions, type PikvmConfig } from '../hid/pikvm-api.ts';
+import { untilFirstFrame } from './first-frame.ts';
 import { MjpegHttpSource, type MjpegHttpOptions } from './mjpeg-http.ts';
 import type { OpenCaptureOptions } from './open.ts';
+import { NewestFrame } from './newest-frame.ts';
 import type { Frame, FrameSource } from './types.ts';
 
 export interface PikvmCaptureOptions extends PikvmClientOptions {
@@ -18,14 +20,12 @@ export interface PikvmCaptureOptions extends PikvmClientOptions {
   mjpeg?: MjpegHttpOptions;
 }
 
-interface Waiter { afterSeq: number; resolve: (f: Frame) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
-
 /** Polls /api/streamer/snapshot: a new frame each time, the newest kept. */
 export class PikvmSnapshotSource implements FrameSource {
   readonly description: string;
-  private newest: Frame | null = null;
-  private seq = 0;
-  private waiters: Waiter[] = [];
+  private readonly frames = new NewestFrame(
+    (ms) => new Error(`no snapshot from ${this.client.description} within ${ms} ms${this.lastError ? `: ${this.lastError}` : ''}`),
+  );
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private lastError: string | null = null;
@@ -42,31 +42,17 @@ export class PikvmSnapshotSource implements FrameSource {
   }
 
   latest(timeoutMs = this.frameTimeoutMs): Promise<Frame> {
-    return this.newest ? Promise.resolve(this.newest) : this.next(0, timeoutMs);
+    return this.frames.latest(timeoutMs);
   }
 
   next(afterSeq: number, timeoutMs = this.frameTimeoutMs): Promise<Frame> {
-    if (this.newest && this.newest.seq > afterSeq) return Promise.resolve(this.newest);
-    if (this.closed) return Promise.reject(new Error(`${this.description} is closed`));
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        afterSeq, resolve, reject,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-          reject(new Error(`no snapshot from ${this.client.description} within ${timeoutMs} ms${this.lastError ? `: ${this.lastError}` : ''}`));
-        }, timeoutMs),
-      };
-      this.waiters.push(waiter);
-    });
+    return this.frames.next(afterSeq, timeoutMs);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(new Error(`${this.description} is closed`));
-    }
+    this.frames.close(new Error(`${this.description} is closed`));
     this.client.close();
   }
 
@@ -76,31 +62,17 @@ export class PikvmSnapshotSource implements FrameSource {
     try {
       const { data, contentType } = await this.client.bytes('/api/streamer/snapshot', { allow_offline: 1 });
       if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8) throw new Error(`the snapshot is '${contentType}' (${data.length} bytes), not a JPEG`);
-      this.deliver(data);
+      this.frames.deliver(data);
       this.lastError = null;
     } catch (error) {
       this.lastError = (error as Error).message;
       // A refusal (credentials) will not get better by waiting: tell whoever waits now.
       if ((error as { status?: number }).status === 401 || (error as { status?: number }).status === 403) {
-        for (const w of this.waiters.splice(0)) {
-          clearTimeout(w.timer);
-          w.reject(error as Error);
-        }
+        this.frames.rejectWaiters(error as Error);
       }
     }
     if (this.closed) return;
     this.timer = setTimeout(() => void this.poll(), Math.max(0, this.intervalMs - (Date.now() - started)));
-  }
-
-  private deliver(data: Buffer): void {
-    const frame: Frame = { data, at: Date.now(), seq: ++this.seq };
-    this.newest = frame;
-    const due = this.waiters.filter((w) => w.afterSeq < frame.seq);
-    this.waiters = this.waiters.filter((w) => w.afterSeq >= frame.seq);
-    for (const w of due) {
-      clearTimeout(w.timer);
-      w.resolve(frame);
-    }
   }
 }
 
@@ -117,13 +89,7 @@ export async function openPikvmFrames(config: PikvmConfig, opts: PikvmCaptureOpt
   }
   if (opts.snapshotFps !== undefined) {
     const source = new PikvmSnapshotSource(client, { fps: opts.snapshotFps, frameTimeoutMs: opts.frameTimeoutMs });
-    try {
-      await source.latest(openTimeoutMs);
-    } catch (error) {
-      await source.close();
-      throw error;
-    }
-    return source;
+    return untilFirstFrame(source, source.latest(openTimeoutMs));
   }
   client.close();
   const stream = new MjpegHttpSource(client.urlOf('/streamer/stream').href, {
@@ -132,13 +98,7 @@ export async function openPikvmFrames(config: PikvmConfig, opts: PikvmCaptureOpt
     insecureTls: client.insecureTls,
     headers: client.authHeaders(),
   });
-  try {
-    await stream.ready(openTimeoutMs);
-  } catch (error) {
-    await stream.close();
-    throw error;
-  }
-  return stream;
+  return untilFirstFrame(stream, stream.ready(openTimeoutMs));
 }
 
 /** The capture opener's hook (drivers/capture/open.ts): a `pikvm:` spec. */

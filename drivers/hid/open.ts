@@ -1,6 +1,6 @@
 // A HID spec (from --hid or a bench file) to a keyboard and pointer: the serial board (serial:, /dev/…, tcp://,
 // usb:) or a PiKVM over HTTP (pikvm:https://HOST[,insecure][,user-env=VAR][,password-env=VAR]).
-import { UsageError } from '../../agent/engine/errors.ts';
+import { UsageError } from '../errors.ts';
 import { PikvmSpecError } from './pikvm-api.ts';
 import { openPikvmHid, type PikvmHidOptions } from './pikvm.ts';
 import { openHid, type OpenHidOptions } from './serial-board.ts';

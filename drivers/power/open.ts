@@ -7,7 +7,7 @@
 // or the same as a mapping with `kind:` (for YAML), validated field by field (powerSpecSchema). Credentials are
 // never in a spec: a PiKVM's come from the environment variables that it names.
 import { z } from 'zod';
-import { UsageError } from '../../agent/engine/errors.ts';
+import { UsageError } from '../errors.ts';
 import { PikvmClient, PikvmSpecError, checkPikvmConfig, parsePikvmSpec, type PikvmConfig } from '../hid/pikvm-api.ts';
 import { BoardButtonPower, type PowerButtonBoard } from './board-button.ts';
 import { CommandPower, type PowerCommands } from './command.ts';

@@ -1,9 +1,10 @@
 // A station's capture, watched for a hung grabber: one that keeps sending its last frame, byte for byte.
 // A real screen through a live grabber is never that still for long during setup (busy pages and the ESP
 // animate, pages wait for the agent only seconds), while a frozen grabber stays so for good. A dark frame
-// (no signal: the device off or restarting) is allowed to stay. The limit is the station's timeouts.frozen.
+// (no signal: the device off or restarting) is allowed to stay. The limit is the flow's timeouts.frozen
+// (a bench station's or --frozen-timeout overrides it).
 import type { Frame, FrameSource } from '../../drivers/capture/types.ts';
-import type { ScreenReader } from '../engine/observer.ts';
+import type { ScreenReader } from './observer.ts';
 import type { Recognition } from '../vision/types.ts';
 
 export class FreezeGuard {
@@ -49,7 +50,7 @@ export class FreezeGuard {
     const ms = frame.at - this.sameSince;
     if (ms > this.limitMs && this.lastScreen !== 'no-signal') {
       throw new Error(`the capture is frozen: the same frame, byte for byte, for ${Math.round(ms / 1000)} s${this.lastScreen ? ` (showing ${this.lastScreen})` : ''}, `
-        + `longer than the ${Math.round(this.limitMs / 1000)} s a live picture stays still (timeouts.frozen); the grabber or its streamer hangs: replug it or restart the streamer`);
+        + `longer than the ${Math.round(this.limitMs / 1000)} s a live picture stays still (timeouts.frozen, --frozen-timeout); the grabber or its streamer hangs: replug it or restart the streamer`);
     }
     return frame;
   }
