@@ -41,7 +41,7 @@ describe('power in the flow', () => {
     }
   }, 240_000);
 
-  it('powers a failed device off when the flow says offAfterFailure', async () => {
+  it('leaves a booting device alone, and powers it off after a failure when the flow says offAfterFailure', async () => {
     const sim = await startSim(['--scenario', 'esp-failure', '--serial', 'tcp', '--speed', '600']);
     const flowFile = join(mkdtempSync(join(tmpdir(), 'ahil-flow-')), 'off-after-failure.yaml');
     const flow = parse(readFileSync(join(ROOT, 'flows/technician.yaml'), 'utf8'));
@@ -60,6 +60,8 @@ describe('power in the flow', () => {
       expect(report.result, JSON.stringify(report.failure)).toBe('product');
       expect(report.steps.at(-1)!.action).toMatch(/^power off after the failure/);
       expect(report.steps.at(-1)!.note).toBeUndefined();
+      // The device was booting (dark for a moment, not off): its power button was left alone at the start.
+      expect(report.steps.some((s: { action: string }) => /^power on/.test(s.action))).toBe(false);
       const state = await sim.state();
       expect(state.poweredOn).toBe(false);
       expect(state.resealed).toBe(false);

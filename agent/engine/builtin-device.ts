@@ -95,7 +95,7 @@ export async function startSimProgram(simArgs: string[], logFile: string): Promi
     endpoints,
     pid: child.pid,
     stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 5000).unref();

@@ -62,6 +62,9 @@ const flowSchema = z.strictObject({
   power: z.strictObject({
     /** Power the device on when the run starts on a dark screen (never after Reseal). */
     onAtStart: z.boolean().default(true),
+    /** Seconds the screen must stay dark first: a PC that is booting shows its logo within them, and must
+     * not get a press of its power button (that would shut it down). */
+    darkBeforeOn: z.number().min(0).default(20),
     /** Power it off (forced) when the run ends in a failure, e.g. to save a bench overnight. */
     offAfterFailure: z.boolean().default(false),
   }).prefault({}),

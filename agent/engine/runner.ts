@@ -136,6 +136,7 @@ async function loop(ctx: RunContext, started: number, journal: RunJournal): Prom
   let waiting: Step | null = null;
   // Until the device has shown a picture, a dark screen may mean it is off: the power driver may switch it on.
   let pictureSeen = Boolean(journal.restored);
+  let darkSince: number | null = null;
   // The flow's next-lists and timeouts, checked on every frame; the run's time limit holds inside actions too.
   const tracker = new ScreenTracker(flow, options, Boolean(journal.restored));
   ctx.observer.setDeadline(started + runMs, () => `the run took longer than ${runMs / 1000} s (--timeout); expected next: ${tracker.expected()}`);
@@ -174,18 +175,26 @@ async function loop(ctx: RunContext, started: number, journal: RunJournal): Prom
       throw new RunFailure('flow', `the flow is for ${options.os} but the device shows ${rec.os} setup`);
     }
     tracker.see(rec);
-    if (rec.screen === 'no-signal' && !pictureSeen) await powerOnAtStart(ctx, obs);
-    else if (rec.screen !== 'unknown') pictureSeen = true;
+    if (rec.screen === 'no-signal' && !pictureSeen) {
+      darkSince ??= Date.now();
+      if (Date.now() - darkSince >= flow.power.darkBeforeOn * 1000) await powerOnAtStart(ctx, obs);
+    } else if (rec.screen !== 'unknown') {
+      pictureSeen = true;
+    }
     if (rec.screen === 'unknown') continue;
     const outcome = await runAction(ctx, obs);
     if (outcome === 'passed') return;
   }
 }
 
-/** A dark screen before any picture: power the device on, once per run, and never after Reseal. */
+/**
+ * A screen dark since the start (for the flow's darkBeforeOn): power the device on, once per run, never after
+ * Reseal, and not when the driver knows it is on already.
+ */
 async function powerOnAtStart(ctx: RunContext, obs: Observation): Promise<void> {
   const power = ctx.power;
   if (!power || !ctx.flow.power.onAtStart || ctx.journal.has('reseal') || ctx.journal.has('power-on')) return;
+  if (await power.state().catch(() => 'unknown') === 'on') return;
   const at = new Date().toISOString();
   ctx.progress.info(`the screen is dark: powering the device on (${power.description})`);
   const started = Date.now();
