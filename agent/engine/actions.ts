@@ -291,7 +291,8 @@ const windowsKey: Action = async (ctx, obs) => {
       for (let i = 0; i < presses; i++) {
         // Evenly spaced from the first press, whatever each acknowledgement took.
         const due = t0 + i * spacingMs;
-        if (Date.now() < due) await sleep(due - Date.now());
+        // A timer may fire a millisecond early by the wall clock: wait until the due time has really come.
+        while (Date.now() < due) await sleep(due - Date.now());
         at.push(Date.now() - t0);
         await ctx.hid.tap('MetaLeft'); // resolves once the board acknowledged it
       }
