@@ -83,6 +83,10 @@ describe('a bench of four virtual stations with faults injected', () => {
       expect(readdirSync(join(runDir, 'frames')).length).toBeGreaterThan(3);
       expect(existsSync(join(runDir, 'run.log'))).toBe(true);
       expect(readJson(join(runDir, 'selftest.json')).ok).toBe(true);
+      // Journaled like a single run (resumable with run --resume), and ended with the station's verdict.
+      const journal = readFileSync(join(runDir, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(journal[0]).toMatchObject({ kind: 'start', station: { builtin: { scenario: expect.any(String) } } });
+      expect(journal.at(-1)).toMatchObject({ kind: 'end', result: s.result });
       expect(s.selfTest.checks.map((c: { name: string }) => c.name.split(' ')[0])).toEqual(['board', 'frames', 'ocr']);
       if (s.result === 'passed') {
         expect(report.device.organization).toBe('Contoso');

@@ -7,6 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import { Recognizer, findText } from '../vision/recognizer.ts';
 import { acquireOcrPool, releaseOcrPool } from '../vision/ocr-pool.ts';
 import { runFlow } from '../engine/runner.ts';
+import { FileJournal, type StationSpec } from '../engine/journal.ts';
 import { Progress, type LogLevel, type ProgressStatus } from '../engine/progress.ts';
 import { RunFailure, UsageError, type Category } from '../engine/errors.ts';
 import type { RunOptions } from '../engine/context.ts';
@@ -171,6 +172,7 @@ async function runStation(config: StationConfig, prepared: { options: RunOptions
   let opened: OpenedStation | null = null;
   let recognizer: Recognizer | null = null;
   let faults: { stop(): Promise<InjectedFault[]> } | null = null;
+  let journal: FileJournal | null = null;
   let outcome: StationOutcome;
   let skipped: StationOutcome | null = null;
   try {
@@ -208,10 +210,18 @@ async function runStation(config: StationConfig, prepared: { options: RunOptions
       timer = setTimeout(() => reject(new RunFailure('infrastructure', `the station did not end within ${Math.round(limitMs / 60_000)} min: a part hangs`)), limitMs);
     });
     try {
-      const { report } = await Promise.race([runFlow(parts, options, progress), deadline]);
+      // Journaled like any run, so a station whose bench process died goes on with `run --resume STATION-DIR`.
+      const spec: StationSpec = {
+        hid: opened.hidSpec!, capture: opened.captureSpec!,
+        ...(opened.device && config.virtual ? { builtin: { scenario: config.virtual, endpoints: opened.device.endpoints, pid: opened.device.pid } } : {}),
+        ...(typeof config.power === 'string' ? { power: config.power } : {}),
+      };
+      journal = FileJournal.start(runDir, options, spec, startedAt);
+      const { report } = await Promise.race([runFlow(parts, options, progress, journal), deadline]);
       outcome = { ...outcome, result: report.result as Result, ...(report.failure ? { category: report.failure.category, message: report.failure.message } : {}) };
     } finally {
       clearTimeout(timer);
+      journal?.close();
     }
   } catch (err) {
     if (skipped && err instanceof SkipStation) {
