@@ -20,6 +20,9 @@ export interface Observation {
 export class Observer {
   private last: Observation | null = null;
   private deadline: { at: number; why: () => string } | null = null;
+  /** When the picture last changed, by its hash: a hung grabber repeats its last frame for good. */
+  private sameSince = 0;
+  private frozenLimitMs = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly capture: FrameSource,
@@ -39,6 +42,15 @@ export class Observer {
     this.deadline = { at, why };
   }
 
+  /**
+   * A picture that stays the same, byte for byte, longer than `ms` fails look() with category infrastructure: a
+   * live screen during setup is never that still (busy pages and the ESP animate, pages wait for the agent only
+   * seconds), a hung grabber or streamer is. A dark screen (off, restarting) may stay.
+   */
+  setFrozenLimit(ms: number): void {
+    this.frozenLimitMs = ms;
+  }
+
   /** The next frame after the last one observed, read (or reused when it is the same picture). */
   async look(): Promise<Observation> {
     if (this.deadline && Date.now() > this.deadline.at) throw new RunFailure('flow', this.deadline.why());
@@ -53,8 +65,15 @@ export class Observer {
     const hash = createHash('sha1').update(frame.data).digest('hex');
     if (this.last && this.last.hash === hash) {
       this.last = { ...this.last, frame, changed: false };
+      const stillMs = frame.at - this.sameSince;
+      if (stillMs > this.frozenLimitMs && this.last.rec.screen !== 'no-signal') {
+        throw new RunFailure('infrastructure', `no frame from ${this.capture.description}: the capture is frozen: the same frame, byte for byte, `
+          + `for ${Math.round(stillMs / 1000)} s (showing ${this.last.rec.screen}), longer than the ${Math.round(this.frozenLimitMs / 1000)} s a live `
+          + 'picture stays still (timeouts.frozen, --frozen-timeout); the grabber or its streamer hangs: replug it or restart the streamer');
+      }
       return this.last;
     }
+    this.sameSince = frame.at;
     let rec: Recognition;
     try {
       rec = await this.reader.read(frame.data);

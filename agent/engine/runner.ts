@@ -6,7 +6,6 @@ import { mkdirSync } from 'node:fs';
 import type { HidDevice } from '../../drivers/hid/types.ts';
 import type { FrameSource } from '../../drivers/capture/types.ts';
 import type { Power } from '../../drivers/power/types.ts';
-import { FreezeGuard } from './freeze-guard.ts';
 import { Evidence } from '../report/evidence.ts';
 import { emptyDevice, writeReport, type Report, type Result, type Step } from '../report/report.ts';
 import type { ScreenId } from '../vision/types.ts';
@@ -42,12 +41,10 @@ export async function runFlow(parts: StationParts, options: RunOptions, progress
   const flow = loadFlow(options.flow);
   const restored = journal.restored;
   const startedAt = restored ? new Date(restored.startedAt) : new Date();
-  // A hung grabber repeats its last frame for good: the run ends (infrastructure) instead of waiting on it.
-  const guard = new FreezeGuard((options.timeouts?.frozen ?? flow.timeouts.frozen) * 1000);
   const ctx: RunContext = {
     hid: parts.hid,
     power: parts.power ?? null,
-    observer: new Observer(guard.capture(parts.capture), guard.reader(parts.reader)),
+    observer: new Observer(parts.capture, parts.reader),
     flow,
     options,
     evidence: new Evidence(options.outDir),
@@ -140,6 +137,8 @@ async function loop(ctx: RunContext, started: number, journal: RunJournal): Prom
   // The flow's next-lists and timeouts, checked on every frame; the run's time limit holds inside actions too.
   const tracker = new ScreenTracker(flow, options, Boolean(journal.restored));
   ctx.observer.setDeadline(started + runMs, () => `the run took longer than ${runMs / 1000} s (--timeout); expected next: ${tracker.expected()}`);
+  // A hung grabber repeats its last frame for good: the run ends (infrastructure) instead of waiting on it.
+  ctx.observer.setFrozenLimit((options.timeouts?.frozen ?? flow.timeouts.frozen) * 1000);
   for (;;) {
     // Between two actions the run is consistent: what a restart would go on from.
     journal.checkpoint(ctx);
