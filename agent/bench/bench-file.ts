@@ -9,7 +9,7 @@ import { isPikvmSpec } from '../../drivers/hid/open.ts';
 import { parseCaptureSpec } from '../../drivers/capture/open.ts';
 import { powerSpecSchema } from '../../drivers/power/open.ts';
 import { UsageError } from '../engine/errors.ts';
-import { fieldName, lineOf, parseWith, readYaml } from './yaml-positions.ts';
+import { fieldName, lineOf, parseWith, readYaml } from '../engine/yaml-positions.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -2,10 +2,10 @@
 // each button (a label to click, or keys). Data, validated here with errors that name the file, line and field.
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, isMap, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import type { OsId, ScreenId } from '../vision/types.ts';
 import { UsageError } from './errors.ts';
+import { lineOf, readYaml } from './yaml-positions.ts';
 
 /** Every screen id of reference/screens.md: a flow names no other. */
 export const SCREEN_IDS = [
@@ -107,36 +107,17 @@ export type PerOs<T> = T | { win10?: T; win11?: T };
 
 export const FLOWS_DIR = fileURLToPath(new URL('../../flows/', import.meta.url));
 
-/** The line of a field's path in the YAML document (the deepest part of the path that exists). */
-function lineOf(doc: Document, lines: LineCounter, path: PropertyKey[]): number {
-  for (let n = path.length; n >= 1; n--) {
-    const parent = n === 1 ? doc.contents : doc.getIn(path.slice(0, n - 1), true);
-    if (isMap(parent)) {
-      const pair = parent.items.find((p) => (p.key as { value?: unknown } | null)?.value === path[n - 1]);
-      const range = (pair?.key as { range?: number[] } | null)?.range;
-      if (range) return lines.linePos(range[0]).line;
-    }
-    const node = doc.getIn(path.slice(0, n), true) as { range?: number[] } | undefined;
-    if (node?.range) return lines.linePos(node.range[0]).line;
-  }
-  return 1;
-}
-
 /** A flow by name (flows/NAME.yaml) or by path. Bad input: a UsageError naming file:line: field. */
 export function loadFlow(nameOrPath = 'technician'): Flow {
   const file = existsSync(nameOrPath) ? nameOrPath : `${FLOWS_DIR}${nameOrPath}.yaml`;
   if (!existsSync(file)) throw new UsageError(`flow '${nameOrPath}' not found (looked for ${file})`);
-  const lines = new LineCounter();
-  const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines, prettyErrors: false });
-  if (doc.errors[0]) {
-    const at = lines.linePos(doc.errors[0].pos[0]).line;
-    throw new UsageError(`${file}:${at}: not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
-  }
-  const parsed = flowSchema.safeParse(doc.toJS());
+  const src = readYaml(file, readFileSync(file, 'utf8'));
+  const parsed = flowSchema.safeParse(src.data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-    throw new UsageError(`${file}:${lineOf(doc, lines, path)}: field '${path.join('.')}': ${issue.message}`);
+    const keys = path.filter((k): k is string | number => typeof k !== 'symbol');
+    throw new UsageError(`${file}:${lineOf(src, keys)}: field '${keys.join('.')}': ${issue.message}`);
   }
   return parsed.data;
 }

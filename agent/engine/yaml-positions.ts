@@ -1,9 +1,9 @@
 // A YAML file read with its positions, so that a zod issue can be told as "FILE:LINE: field: message".
-// The same approach as the scenario loader of the virtual device (yaml's LineCounter and parseDocument),
-// kept generic here: the agent does not import sim/.
+// Shared by every YAML file the agent reads (flows, bench files). The virtual device's scenario loader does the
+// same on its own (the agent does not import sim/).
 import { LineCounter, isMap, isSeq, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { UsageError } from '../engine/errors.ts';
+import { UsageError } from './errors.ts';
 
 export type YamlPath = (string | number)[];
 
