@@ -124,6 +124,33 @@ describe('frames that did not change', () => {
     expect(recognizer.counts).toMatchObject({ newFrames: before.newFrames, nearlySame: before.nearlySame + 1, ocrJobs: before.ocrJobs });
   });
 
+  it('a screen seen before in the stream is read again without OCR: its regions come from the stream\'s cache', async () => {
+    const personal = readFileSync(join(FIXTURES, '30_personal_use.png'));
+    const first = await recognizer.read(keyboard);
+    await recognizer.read(personal);
+    const before = recognizer.counts;
+    const back = await recognizer.read(keyboard);
+    expect(back).toMatchObject({ screen: first.screen, os: first.os, fields: first.fields });
+    expect(back.lines.map((l) => l.text)).toEqual(first.lines.map((l) => l.text));
+    expect(recognizer.counts.newFrames).toBe(before.newFrames + 1);
+    expect(recognizer.counts.ocrJobs).toBe(before.ocrJobs);
+    expect(recognizer.counts.ocrCached).toBeGreaterThan(before.ocrCached);
+  });
+
+  it('a pointer moved onto an empty part of a screen read before costs OCR only where pixels changed', async () => {
+    const meta = await sharp(keyboard).metadata();
+    // A 24x36 white-edged arrow-sized mark in the bottom left corner, away from every text.
+    const mark = await sharp({ create: { width: 24, height: 36, channels: 3, background: { r: 250, g: 250, b: 250 } } })
+      .extend({ top: 2, bottom: 2, left: 2, right: 2, background: { r: 0, g: 0, b: 0 } }).png().toBuffer();
+    const pointed = await sharp(keyboard).composite([{ input: mark, left: 8, top: meta.height! - 60 }]).png().toBuffer();
+    const first = await recognizer.read(keyboard);
+    await recognizer.read(readFileSync(join(FIXTURES, '30_personal_use.png')));
+    const before = recognizer.counts;
+    const rec = await recognizer.read(pointed);
+    expect(rec).toMatchObject({ screen: first.screen, os: first.os, fields: first.fields });
+    expect(recognizer.counts.ocrCached).toBeGreaterThan(before.ocrCached);
+  });
+
   it('a picture that changed is read anew, and frozen time starts again', async () => {
     const t = Date.parse('2026-01-01T12:00:00Z');
     await recognizer.read(keyboard, { at: t });

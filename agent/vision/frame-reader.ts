@@ -10,6 +10,7 @@ import {
   type Candidate, type Classification,
 } from './classifier.ts';
 import { readFields } from './fields.ts';
+import { OcrCache } from './ocr-cache.ts';
 import type { OcrLayout, OcrPool } from './ocr-pool.ts';
 import { measureStats, type FrameStats } from './preprocess.ts';
 import { assembleQrBlocks, decodeQrCodes } from './qr.ts';
@@ -54,7 +55,13 @@ export class FrameReader {
   /** OCR jobs this frame has cost so far. */
   ocrJobs = 0;
 
-  constructor(private readonly pool: OcrPool, private readonly catalog: Catalog, private readonly image: Buffer, readonly thumb: Thumbnail) {
+  /** OCR jobs answered by the stream's cache of images already read (not counted in ocrJobs). */
+  ocrCached = 0;
+
+  constructor(
+    private readonly pool: OcrPool, private readonly catalog: Catalog, private readonly image: Buffer, readonly thumb: Thumbnail,
+    private readonly cache: OcrCache | null = null,
+  ) {
     this.active = findActiveArea(thumb);
     this.stats = measureStats(thumb, this.active);
   }
@@ -210,10 +217,17 @@ export class FrameReader {
   private async ocr(img: RegionImage, lines: InkLine[] | null, layout: OcrLayout): Promise<TextLine[]> {
     const input = lines ? packLines(img, lines, layout === 'block' ? BLOCK_CONDENSE : 1) : plainImage(img, this.pictureHeight);
     if (!input) return [];
-    this.ocrJobs += 1;
-    const res = await this.pool.recognize(input.image, layout);
+    const key = this.cache ? OcrCache.keyOf(input.image, layout) : '';
+    let read = this.cache?.get(key);
+    if (read) {
+      this.ocrCached += 1;
+    } else {
+      this.ocrJobs += 1;
+      read = (await this.pool.recognize(input.image, layout)).lines;
+      this.cache?.set(key, read);
+    }
     const toFrame = input.toFrame;
-    return res.lines.map((l) => ({
+    return read.map((l) => ({
       text: l.text, box: toFrame(l.box), confidence: l.confidence,
       words: l.words.map((w) => ({ text: w.text, box: toFrame(w.box), confidence: w.confidence })),
     }));

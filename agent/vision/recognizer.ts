@@ -9,6 +9,7 @@ import { loadCatalog, type Catalog } from './catalog.ts';
 import { normalizeText, textSimilarity } from './classifier.ts';
 import { FrameGate } from './frame-gate.ts';
 import { FrameReader } from './frame-reader.ts';
+import { OcrCache } from './ocr-cache.ts';
 import { acquireOcrPool, releaseOcrPool, type OcrPool } from './ocr-pool.ts';
 import { decodeThumbnail } from './raster.ts';
 import type { Box, Recognition } from './types.ts';
@@ -42,11 +43,14 @@ export interface ReadCounts {
   newFrames: number;
   /** OCR jobs run, every line of a page (allText) included. */
   ocrJobs: number;
+  /** OCR jobs answered from the stream's cache: an image with the same pixels read before. */
+  ocrCached: number;
 }
 
 export class Recognizer {
   private readonly gate = new FrameGate();
-  private readonly tally: ReadCounts = { frames: 0, sameBytes: 0, nearlySame: 0, newFrames: 0, ocrJobs: 0 };
+  private readonly tally: ReadCounts = { frames: 0, sameBytes: 0, nearlySame: 0, newFrames: 0, ocrJobs: 0, ocrCached: 0 };
+  private readonly ocrCache = new OcrCache();
   private last: { rec: Recognition; reader: FrameReader | null } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -89,8 +93,8 @@ export class Recognizer {
     const thumb = await decodeThumbnail(image);
     if (this.last && this.gate.nearlyRead(thumb)) { this.tally.nearlySame += 1; return this.again(this.last, opts, at, ms); }
     this.tally.newFrames += 1;
-    const reader = new FrameReader(this.pool, this.catalog, image, thumb);
-    const r = await reader.recognize().finally(() => { this.tally.ocrJobs += reader.ocrJobs; });
+    const reader = new FrameReader(this.pool, this.catalog, image, thumb, this.ocrCache);
+    const r = await reader.recognize().finally(() => { this.tally.ocrJobs += reader.ocrJobs; this.tally.ocrCached += reader.ocrCached; });
     const rec: Recognition = {
       screen: r.screen, os: r.os, confidence: r.confidence, lines: r.lines, fields: r.fields,
       width: reader.frameWidth, height: reader.frameHeight, ms: 0,
@@ -109,8 +113,10 @@ export class Recognizer {
     if (opts.allText) {
       const reader = last.reader;
       const before = reader?.ocrJobs ?? 0;
+      const cachedBefore = reader?.ocrCached ?? 0;
       rec.lines = reader ? await reader.pageLines() : [];
       this.tally.ocrJobs += (reader?.ocrJobs ?? 0) - before;
+      this.tally.ocrCached += (reader?.ocrCached ?? 0) - cachedBefore;
       rec.allText = true;
     }
     rec.ms = ms();
@@ -123,6 +129,7 @@ export class Recognizer {
     await this.queue;
     this.last = null;
     this.gate.reset();
+    this.ocrCache.clear();
     await releaseOcrPool();
   }
 }

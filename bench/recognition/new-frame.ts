@@ -73,6 +73,43 @@ async function readAllText(frames: SampleFrame[], ctx: { progress(m: string): vo
   }
 }
 
+/** Each frame's time over native tesseract's time on the same frame: their spread, how many are under half, the highest three. */
+function ratiosPerFrame(per: { name: string; ms: number; nativeMs: number | null }[]) {
+  const pairs = per.filter((p): p is typeof p & { nativeMs: number } => p.nativeMs !== null && p.nativeMs > 0)
+    .map((p) => ({ sample: p.name, ratio: p.ms / p.nativeMs, ms: round(p.ms), nativeMs: round(p.nativeMs) }));
+  const t = timings(pairs.map((p) => p.ratio));
+  return {
+    n: pairs.length,
+    ratio: { p50: round(t.p50, 2), p95: round(t.p95, 2), max: round(t.max, 2) },
+    underHalf: pairs.filter((p) => p.ratio < 0.5).length,
+    highest: [...pairs].sort((a, b) => b.ratio - a.ratio).slice(0, 3).map((p) => ({ ...p, ratio: round(p.ratio, 2) })),
+  };
+}
+
+/**
+ * Every frame read a second time in a stream that has read it before (neighbours still differ, so each is a
+ * new frame to the frame cache): what a screen coming back costs, its regions answered by the stream's OCR
+ * cache. Only the second pass is timed.
+ */
+async function readWarm(frames: SampleFrame[], ctx: { progress(m: string): void }) {
+  const recognizer = await warmRecognizer();
+  try {
+    for (const f of frames) await recognizer.read(f.jpeg);
+    const before = recognizer.counts;
+    const per: { ms: number; right: boolean }[] = [];
+    for (const f of frames) {
+      const t0 = performance.now();
+      const rec = await recognizer.read(f.jpeg);
+      per.push({ ms: performance.now() - t0, right: isRight(rec, f.want) });
+    }
+    ctx.progress(`newFrame: ${frames.length} frames read again in a stream that had seen them`);
+    const after = recognizer.counts;
+    return { per, newFrames: after.newFrames - before.newFrames, ocrJobs: after.ocrJobs - before.ocrJobs, ocrCached: after.ocrCached - before.ocrCached };
+  } finally {
+    await recognizer.close();
+  }
+}
+
 export const newFrame: Part = {
   name: 'newFrame',
   async run(ctx) {
@@ -86,6 +123,8 @@ export const newFrame: Part = {
     const perAll = await readAllText(frames, ctx);
     const allText = timings(perAll.map((p) => p.ms));
     const right = per.filter((p) => p.right).length;
+    const warm = await readWarm(frames, ctx);
+    const perFrame = nat ? ratiosPerFrame(per) : null;
     ctx.progress(`newFrame: p50 ${ours.p50} ms, p95 ${ours.p95} ms${nat ? `; native p50 ${nat.ms.p50} ms, p95 ${nat.ms.p95} ms` : ''}`);
     return {
       frame: `${WIDTH}x${HEIGHT} JPEG q${QUALITY}`,
@@ -95,17 +134,29 @@ export const newFrame: Part = {
       ms: ours,
       right: `${right}/${per.length}`,
       slowest: [...per].sort((a, b) => b.ms - a.ms).slice(0, 3).map((p) => ({ sample: p.name, ms: round(p.ms) })),
+      warm: {
+        what: 'the same frames read again, each still new to the frame cache (its neighbour differs), in a stream that has read them before: regions from the OCR cache',
+        ms: timings(warm.per.map((p) => p.ms)),
+        right: `${warm.per.filter((p) => p.right).length}/${warm.per.length}`,
+        newFrames: warm.newFrames,
+        ocrJobs: warm.ocrJobs,
+        ocrCached: warm.ocrCached,
+      },
       withAllText: {
         what: 'read(frame, { allText: true }): the screen and every line of the page (whole-page OCR), as to find a button',
         ms: allText,
         right: `${perAll.filter((p) => p.right).length}/${perAll.length}`,
       },
       native: nat ?? 'tesseract is not on PATH',
+      // The issue's yardstick is "half of what native tesseract takes for the same whole frame": each frame's
+      // time over native's time on that frame. The ratio of the two p95s (set by different frames) is kept too.
+      ratioToNativePerFrame: perFrame ? { ...perFrame.ratio, underHalf: `${perFrame.underHalf}/${perFrame.n}`, highest: perFrame.highest } : null,
       ratioToNative: nat ? { p50: round(ours.p50 / nat.ms.p50, 2), p95: round(ours.p95 / nat.ms.p95, 2) } : null,
       allTextRatioToNative: nat ? { p50: round(allText.p50 / nat.ms.p50, 2), p95: round(allText.p95 / nat.ms.p95, 2) } : null,
       targets: {
         p95Under300ms: ours.p95 < P95_TARGET_MS,
-        p95UnderHalfNative: nat ? ours.p95 < nat.ms.p95 / 2 : null,
+        p95UnderHalfNativeSameFrame: perFrame ? perFrame.ratio.p95 < 0.5 : null,
+        p95UnderHalfNativeP95: nat ? ours.p95 < nat.ms.p95 / 2 : null,
       },
     };
   },
