@@ -9,7 +9,7 @@ import { loadCatalog, type Catalog } from './catalog.ts';
 import { normalizeText, textSimilarity } from './classifier.ts';
 import { FrameGate } from './frame-gate.ts';
 import { FrameReader } from './frame-reader.ts';
-import { OcrCache } from './ocr-cache.ts';
+import { OCR_CACHE_ENTRIES, OcrCache } from './ocr-cache.ts';
 import { acquireOcrPool, releaseOcrPool, type OcrPool } from './ocr-pool.ts';
 import { decodeThumbnail } from './raster.ts';
 import type { Box, Recognition } from './types.ts';
@@ -19,6 +19,8 @@ export interface RecognizerOptions {
   workers?: number;
   /** A catalog other than flows/screens.yaml: a path or a loaded one. */
   catalog?: string | Catalog;
+  /** Images whose OCR the stream keeps, to answer the same pixels again (default 256; 0: none, every region read). */
+  ocrCacheEntries?: number;
 }
 
 export interface ReadOptions {
@@ -50,12 +52,14 @@ export interface ReadCounts {
 export class Recognizer {
   private readonly gate = new FrameGate();
   private readonly tally: ReadCounts = { frames: 0, sameBytes: 0, nearlySame: 0, newFrames: 0, ocrJobs: 0, ocrCached: 0 };
-  private readonly ocrCache = new OcrCache();
+  private readonly ocrCache: OcrCache | null;
   private last: { rec: Recognition; reader: FrameReader | null } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  private constructor(private readonly pool: OcrPool, private readonly catalog: Catalog) {}
+  private constructor(private readonly pool: OcrPool, private readonly catalog: Catalog, ocrCacheEntries: number) {
+    this.ocrCache = ocrCacheEntries > 0 ? new OcrCache(ocrCacheEntries) : null;
+  }
 
   static async create(opts: RecognizerOptions = {}): Promise<Recognizer> {
     const catalog = typeof opts.catalog === 'object' ? opts.catalog : loadCatalog(opts.catalog);
@@ -66,7 +70,7 @@ export class Recognizer {
       await releaseOcrPool();
       throw new Error(`OCR did not start: ${e instanceof Error ? e.message : String(e)}`);
     }
-    return new Recognizer(pool, catalog);
+    return new Recognizer(pool, catalog, opts.ocrCacheEntries ?? OCR_CACHE_ENTRIES);
   }
 
   get counts(): Readonly<ReadCounts> { return { ...this.tally }; }
@@ -129,7 +133,7 @@ export class Recognizer {
     await this.queue;
     this.last = null;
     this.gate.reset();
-    this.ocrCache.clear();
+    this.ocrCache?.clear();
     await releaseOcrPool();
   }
 }
