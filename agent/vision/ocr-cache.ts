@@ -10,7 +10,6 @@ export const OCR_CACHE_ENTRIES = 256;
 
 export class OcrCache {
   private readonly entries = new Map<string, OcrLine[]>();
-  hits = 0;
 
   constructor(private readonly limit = OCR_CACHE_ENTRIES) {}
 
@@ -24,7 +23,6 @@ export class OcrCache {
     // Most recently used last: Map keeps insertion order.
     this.entries.delete(key);
     this.entries.set(key, lines);
-    this.hits += 1;
     return lines;
   }
 
@@ -33,8 +31,6 @@ export class OcrCache {
     this.entries.set(key, lines);
     while (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value!);
   }
-
-  get size(): number { return this.entries.size; }
 
   clear(): void { this.entries.clear(); }
 }
