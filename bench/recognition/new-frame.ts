@@ -59,18 +59,25 @@ async function readAndNative(frames: SampleFrame[], ctx: { progress(m: string): 
   }
 }
 
+/** Each frame read once by `recognizer` and timed, with whether it came out right. */
+async function timeEach(recognizer: Recognizer, frames: SampleFrame[], opts: { allText?: boolean }, progress?: (done: number) => void) {
+  const per: { name: string; ms: number; right: boolean }[] = [];
+  for (const f of frames) {
+    const t0 = performance.now();
+    const rec = await recognizer.read(f.jpeg, opts);
+    per.push({ name: f.name, ms: performance.now() - t0, right: isRight(rec, f.want) });
+    progress?.(per.length);
+  }
+  return per;
+}
+
 /** Reads every frame once with every line of the page (whole-page OCR), timing each. */
 async function readAllText(frames: SampleFrame[], ctx: { progress(m: string): void }) {
   const recognizer = await warmRecognizer();
   try {
-    const per: { name: string; ms: number; right: boolean }[] = [];
-    for (const f of frames) {
-      const t0 = performance.now();
-      const rec = await recognizer.read(f.jpeg, { allText: true });
-      per.push({ name: f.name, ms: performance.now() - t0, right: isRight(rec, f.want) });
-      if (per.length % 10 === 0) ctx.progress(`newFrame: ${per.length}/${frames.length} read with every line`);
-    }
-    return per;
+    return await timeEach(recognizer, frames, { allText: true }, (n) => {
+      if (n % 10 === 0) ctx.progress(`newFrame: ${n}/${frames.length} read with every line`);
+    });
   } finally {
     await recognizer.close();
   }
@@ -99,12 +106,7 @@ async function readWarm(frames: SampleFrame[], ctx: { progress(m: string): void 
   try {
     for (const f of frames) await recognizer.read(f.jpeg);
     const before = recognizer.counts;
-    const per: { ms: number; right: boolean }[] = [];
-    for (const f of frames) {
-      const t0 = performance.now();
-      const rec = await recognizer.read(f.jpeg);
-      per.push({ ms: performance.now() - t0, right: isRight(rec, f.want) });
-    }
+    const per = await timeEach(recognizer, frames, {});
     ctx.progress(`newFrame: ${frames.length} frames read again in a stream that had seen them`);
     const after = recognizer.counts;
     return { per, newFrames: after.newFrames - before.newFrames, ocrJobs: after.ocrJobs - before.ocrJobs, ocrCached: after.ocrCached - before.ocrCached };
