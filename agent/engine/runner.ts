@@ -134,6 +134,8 @@ async function loop(ctx: RunContext, started: number, journal: RunJournal): Prom
   // Until the device has shown a picture, a dark screen may mean it is off: the power driver may switch it on.
   let pictureSeen = Boolean(journal.restored);
   let darkSince: number | null = null;
+  // Decided once: the driver's state() may run a program (uhubctl, a command), not something to do every frame.
+  let powerDecided = false;
   // The flow's next-lists and timeouts, checked on every frame; the run's time limit holds inside actions too.
   const tracker = new ScreenTracker(flow, options, Boolean(journal.restored));
   ctx.observer.setDeadline(started + runMs, () => `the run took longer than ${runMs / 1000} s (--timeout); expected next: ${tracker.expected()}`);
@@ -176,7 +178,10 @@ async function loop(ctx: RunContext, started: number, journal: RunJournal): Prom
     tracker.see(rec);
     if (rec.screen === 'no-signal' && !pictureSeen) {
       darkSince ??= Date.now();
-      if (Date.now() - darkSince >= flow.power.darkBeforeOn * 1000) await powerOnAtStart(ctx, obs);
+      if (!powerDecided && Date.now() - darkSince >= flow.power.darkBeforeOn * 1000) {
+        powerDecided = true;
+        await powerOnAtStart(ctx, obs);
+      }
     } else if (rec.screen !== 'unknown') {
       pictureSeen = true;
     }
