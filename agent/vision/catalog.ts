@@ -30,6 +30,9 @@ const RegionSchema = z.strictObject({
     .refine(([x0, y0, x1, y1]) => x1 > x0 && y1 > y0, 'box must be [x0, y0, x1, y1] with x1 > x0 and y1 > y0'),
   /** How OCR lays the region out: block (lines of one column, the default) or sparse (scattered labels: buttons). */
   layout: z.enum(['block', 'sparse']).default('block'),
+  /** Height (OCR pixels) its text lines are scaled to for OCR, when not the usual (TARGET_LINE_PX): OCR time
+   * grows with it; lower only where every text is a known phrase matched fuzzily (the ESP's phases and states). */
+  textPx: z.number().int().min(12).max(32).optional(),
 });
 
 const LookSchema = z.strictObject({

@@ -205,17 +205,18 @@ export class FrameReader {
     const box = name === PAGE_REGION ? this.active : this.boxOf(name);
     const img = await this.cut(box, true, masks);
     if (!img || img.lines.length === 0) return [];
-    // Art (taller than text) has no text to give; text lines are packed, blank gaps squeezed.
+    // Art (taller than text) and empty text boxes have no text to give; text lines are packed, blank gaps squeezed.
     const layout: OcrLayout = this.catalog.regions[name]?.layout === 'sparse' || name === PAGE_REGION ? 'sparse' : 'block';
     const h = this.pictureHeight * img.scale;
-    const lines = await this.ocr(img, img.lines.filter((l) => l.text || (l.y1 - l.y0 >= 0.006 * h && l.y1 - l.y0 < 0.065 * h)), layout);
+    const readable = img.lines.filter((l) => l.text || (!l.emptyBox && l.y1 - l.y0 >= 0.006 * h && l.y1 - l.y0 < 0.065 * h));
+    const lines = await this.ocr(img, readable, layout, this.catalog.regions[name]?.textPx);
     // Packing brought far-apart labels close: in frame pixels they are apart again, and separate controls.
     return layout === 'sparse' ? splitAtGaps(lines) : lines;
   }
 
   /** OCR of some lines of a region (packed), or of all of it as it is (lines null). */
-  private async ocr(img: RegionImage, lines: InkLine[] | null, layout: OcrLayout): Promise<TextLine[]> {
-    const input = lines ? packLines(img, lines, layout === 'block' ? BLOCK_CONDENSE : 1) : plainImage(img, this.pictureHeight);
+  private async ocr(img: RegionImage, lines: InkLine[] | null, layout: OcrLayout, textPx?: number): Promise<TextLine[]> {
+    const input = lines ? packLines(img, lines, layout === 'block' ? BLOCK_CONDENSE : 1, textPx) : plainImage(img, this.pictureHeight);
     if (!input) return [];
     const key = this.cache ? OcrCache.keyOf(input.image, layout) : '';
     let read = this.cache?.get(key);

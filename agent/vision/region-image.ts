@@ -14,7 +14,13 @@ export const TARGET_LINE_PX = 20;
 const MIN_SCALE = 0.3, MAX_SCALE = 3;
 
 /** A text line as the ink shows it, in the region image's pixels (see RegionImage.box). */
-export interface InkLine { y0: number; y1: number; x0: number; x1: number; /** plausible text (not art, not a speck) */ text: boolean }
+export interface InkLine {
+  y0: number; y1: number; x0: number; x1: number;
+  /** plausible text (not art, not a speck) */
+  text: boolean;
+  /** an outline with nothing inside (an empty text box): no text to read */
+  emptyBox?: boolean;
+}
 
 /** A region cut, cleaned and analysed; pixels are relative to `box` (frame pixels), enlarged by `scale`. */
 export interface RegionImage {
@@ -217,15 +223,43 @@ export function inkLines(grey: Uint8Array, w: number, h: number, inner: Box, pic
     const lh = r.y1 - r.y0;
     // A row inked across most of the line is an outline or a rule (a box with a placeholder in it), not text.
     let densest = 0;
+    const dense = new Uint8Array(lh);
     for (let y = r.y0; y < r.y1; y++) {
       let c = 0;
       const row = y * w;
       for (let x = x0; x < x1; x++) if (grey[row + x] < limit) c++;
       densest = Math.max(densest, c / (x1 - x0));
+      dense[y - r.y0] = c >= 0.75 * (x1 - x0) ? 1 : 0;
     }
-    out.push({ y0: r.y0, y1: r.y1, x0, x1, text: lh >= minH && lh <= maxH && x1 - x0 >= 0.6 * lh && densest < 0.75 });
+    const line: InkLine = { y0: r.y0, y1: r.y1, x0, x1, text: lh >= minH && lh <= maxH && x1 - x0 >= 0.6 * lh && densest < 0.75 };
+    if (densest >= 0.75 && isEmptyOutline(grey, w, line, dense, limit)) line.emptyBox = true;
+    out.push(line);
   }
   return { lines: out, limit };
+}
+
+/**
+ * Whether a line drawn as a box (rows inked across it, `dense`) holds nothing inside its outline: no ink
+ * between its top and bottom edges other than its sides (OCR would read a "|" there, and pay for the width).
+ */
+function isEmptyOutline(grey: Uint8Array, w: number, l: InkLine, dense: Uint8Array, limit: number): boolean {
+  const lh = l.y1 - l.y0;
+  // Between the first and the last solid row (an edge may be double: a focus accent under the frame).
+  let top = 0, bottom = lh;
+  while (top < lh && !dense[top]) top++;
+  while (bottom > top && !dense[bottom - 1]) bottom--;
+  // An outline with room inside for a line of text, at least.
+  if (bottom - top < 0.6 * lh || l.x1 - l.x0 < 2 * lh) return false;
+  const side = Math.max(4, Math.round(0.15 * lh));
+  const xa = l.x0 + side, xb = l.x1 - side;
+  let ink = 0, rows = 0;
+  for (let y = top; y < bottom; y++) {
+    if (dense[y]) continue;
+    rows++;
+    const row = (l.y0 + y) * w;
+    for (let x = xa; x < xb; x++) if (grey[row + x] < limit) ink++;
+  }
+  return rows >= 0.4 * lh && ink <= Math.max(3, 0.001 * rows * (xb - xa));
 }
 
 /**
@@ -302,11 +336,11 @@ export const BLOCK_CONDENSE = 0.85;
  * The OCR image of some lines of a region, packed: each line cut to its ink, long blank gaps inside it (a
  * label far from its value, buttons far apart) shortened, scaled so its text is TARGET_LINE_PX high, and
  * stacked left-aligned. Tesseract's line recognizer pays for every column of a line, blank or not, and for
- * every pixel of layout analysis: this gives it only the text. `condense` narrows the lines (BLOCK_CONDENSE).
+ * every pixel of layout analysis: this gives it only the text. `condense` narrows the lines (BLOCK_CONDENSE);
+ * `T` is the text height (TARGET_LINE_PX unless the region's catalog entry says otherwise).
  */
-export function packLines(region: RegionImage, lines: InkLine[], condense = 1): OcrInput | null {
+export function packLines(region: RegionImage, lines: InkLine[], condense = 1, T = TARGET_LINE_PX): OcrInput | null {
   if (lines.length === 0) return null;
-  const T = TARGET_LINE_PX;
   const heights = lines.filter((l) => l.text).map((l) => l.y1 - l.y0).sort((a, b) => a - b);
   const typical = heights.length ? heights[Math.floor(heights.length / 2)] : Math.max(...lines.map((l) => l.y1 - l.y0));
   const { grey, width: w } = region;
