@@ -178,7 +178,7 @@ export class FrameReader {
     for (let i = 0; i < titleSized.length; i++) {
       const last = i >= SINGLE_TITLE_BLOCKS;
       const lines = last ? titleSized.slice(i).flat().sort((a, b) => a.y0 - b.y0) : titleSized[i];
-      this.addLines(await this.ocr(img!, lines, lines.length === 1 ? 'line' : 'block'));
+      this.addLines(await this.ocr(img!, lines, lines.length === 1 ? 'line' : 'block', this.catalog.regions[name]?.textPx));
       if (last || this.titleFound(name)) break;
     }
     this.markRead(name);
