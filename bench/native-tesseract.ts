@@ -16,12 +16,15 @@ export async function nativeTesseractVersion(): Promise<string | null> {
   }
 }
 
-/** Wall time in ms of `tesseract FILE -` (what a user would run on the whole frame), and the characters it read; `env` adds to the environment. */
-export async function timeNativeTesseract(file: string, env?: Record<string, string>): Promise<{ ms: number; chars: number }> {
+/**
+ * Wall time in ms of `tesseract FILE -` (what a user would run on the whole frame), and the characters it read;
+ * `env` adds to the environment, `args` go after the command's own (`--tessdata-dir DIR`).
+ */
+export async function timeNativeTesseract(file: string, env?: Record<string, string>, args: string[] = []): Promise<{ ms: number; chars: number }> {
   const t0 = performance.now();
   let stdout: string;
   try {
-    ({ stdout } = await run('tesseract', [file, '-'], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024, ...(env ? { env: { ...process.env, ...env } } : {}) }));
+    ({ stdout } = await run('tesseract', [file, '-', ...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024, ...(env ? { env: { ...process.env, ...env } } : {}) }));
   } catch (e) {
     throw new Error(`native tesseract failed on ${file}: ${e instanceof Error ? e.message : String(e)}`);
   }
