@@ -629,7 +629,7 @@ export class VirtualDevice {
     run.lastStates = states;
     if (snap.outcome !== 'running') {
       const hold = this.scenario.timing.espHold * 1000;
-      // The ended ESP stays up at least one step of real time, so a video shows its last state.
+      // The ended ESP stays up long enough in real time for a reader to see its last state.
       this.pending = this.clock.after(hold, () => {
         this.pending = null;
         const elapsedMs = this.clock.now() - (this.provisionAt ?? this.clock.now());
@@ -644,7 +644,7 @@ export class VirtualDevice {
           qrId: randomUUID(),
         });
         this.commit();
-      }, this.scenario.timing.minStepMs);
+      }, Math.max(this.scenario.timing.minStepMs, this.scenario.timing.espHoldMs));
       return;
     }
     const waitMs = Math.max(1, (snap.nextChangeSec! - elapsed) * 1000);

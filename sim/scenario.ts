@@ -129,6 +129,9 @@ const TimingSchema = z.strictObject({
   espHold: z.number().min(0).default(5),
   /** Real milliseconds that each boot/busy/reboot step lasts at least, so that a 5 fps video shows it. */
   minStepMs: z.number().min(0).default(250),
+  /** Real milliseconds that the ended ESP stays at least: as a real one does, long enough for a reader on a
+   * loaded machine (most of a second a frame) to see its last state, however fast the simulated clock runs. */
+  espHoldMs: z.number().min(0).default(1500),
 });
 
 export const ScenarioSchema = z
