@@ -265,8 +265,8 @@ describe('the screen catalog', () => {
       .toThrow(/screens\.oobe-region\.win11\.regions\.title: unknown region "w11-titel"/);
     expect(() => parseCatalog(text.replace('threshold: 0.8, in: footer }', 'threshold: 0.8, in: side }'), 'flows/screens.yaml'))
       .toThrow(/flows\/screens\.yaml: .*\.in/);
-    expect(() => parseCatalog(text.replace(/(w11-esp: .*)textPx: 16/, '$1textPx: 6'), 'flows/screens.yaml'))
-      .toThrow(/flows\/screens\.yaml: .*regions\.w11-esp\.textPx/);
+    expect(() => parseCatalog(text.replace(/(w11-title: .*)textPx: 16/, '$1textPx: 6'), 'flows/screens.yaml'))
+      .toThrow(/flows\/screens\.yaml: .*regions\.w11-title\.textPx/);
   });
 });
 

@@ -31,7 +31,7 @@ const RegionSchema = z.strictObject({
   /** How OCR lays the region out: block (lines of one column, the default) or sparse (scattered labels: buttons). */
   layout: z.enum(['block', 'sparse']).default('block'),
   /** Height (OCR pixels) its text lines are scaled to for OCR, when not the usual (TARGET_LINE_PX): OCR time
-   * grows with it; lower only where text is big (titles) or only phrases the catalog names (the ESP). */
+   * grows with it; lower only where text is big (titles). */
   textPx: z.number().int().min(12).max(32).optional(),
 });
 

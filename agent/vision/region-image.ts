@@ -176,28 +176,19 @@ export function inkLines(grey: Uint8Array, w: number, h: number, inner: Box, pic
   if (limit <= 0) return { lines: [], limit: 0 };
   const cx0 = Math.max(0, Math.round(inner.x0)), cx1 = Math.min(w, Math.round(inner.x1));
   const minInk = Math.max(2, Math.round(0.002 * (cx1 - cx0)));
-  const rowCount = new Uint32Array(h);
+  const rowInk = new Uint8Array(h);
   for (let y = 0; y < h; y++) {
     let c = 0;
     const row = y * w;
     for (let x = cx0; x < cx1; x++) if (grey[row + x] < limit) c++;
-    rowCount[y] = c;
+    rowInk[y] = c >= minInk ? 1 : 0;
   }
   const runs: { y0: number; y1: number }[] = [];
   for (let y = 0; y < h; y++) {
-    if (rowCount[y] < minInk) continue;
+    if (!rowInk[y]) continue;
     const y0 = y;
-    while (y < h && rowCount[y] >= minInk) y++;
+    while (y < h && rowInk[y]) y++;
     runs.push({ y0, y1: y });
-  }
-  // A lone descender or ascender (the p of "Account setup") inks fewer pixels a row than a line's body: the
-  // rows next to a run with any ink are its own, up to half its height, so the line is as high as its letters
-  // (lines are scaled by their height for OCR: one measured too short is read too big, and slower).
-  for (let i = 0; i < runs.length; i++) {
-    const r = runs[i], reach = Math.floor(0.5 * (r.y1 - r.y0));
-    const above = i > 0 ? runs[i - 1].y1 : 0, below = i + 1 < runs.length ? runs[i + 1].y0 : h;
-    for (let k = 0; k < reach && r.y0 - 1 >= above && rowCount[r.y0 - 1] > 0; k++) r.y0--;
-    for (let k = 0; k < reach && r.y1 < below && rowCount[r.y1] > 0; k++) r.y1++;
   }
   // Join a small mark to the line it belongs to across a small gap (the dots over i and j, accents over
   // capitals, a broken stroke); two lines of text, however close, stay two.
