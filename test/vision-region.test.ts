@@ -3,7 +3,7 @@
 // box with the key's dots in it is kept, and the screen's texts are read as before; an ESP item with a count
 // keeps its count.
 
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { regionBox } from '../agent/vision/active-area.ts';
 import { loadCatalog } from '../agent/vision/catalog.ts';
 import { decodeFull } from '../agent/vision/raster.ts';
@@ -29,6 +29,10 @@ async function bodyLines(jpeg: Buffer) {
   return img!.lines.map((l) => ({ ...l, frame: lineInFrame(img!, l) }));
 }
 
+let recognizer: Recognizer;
+beforeAll(async () => { recognizer = await Recognizer.create({ workers: 1 }); });
+afterAll(async () => { await recognizer?.close(); });
+
 describe('a region made ready for OCR', () => {
   it('leaves an empty text box out, and keeps the box with the key typed in it', async () => {
     const empty = (await bodyLines(await frameOf('win11-oobe-network-wrong-key'))).filter((l) => l.emptyBox);
@@ -41,29 +45,19 @@ describe('a region made ready for OCR', () => {
 
   it('reads an ESP item shown with a count ("Apps (1 of 3 installed)") as in progress', async () => {
     // (Read at a text height of 16, the count was lost and the item with it: the ESP is read at 20.)
-    const recognizer = await Recognizer.create({ workers: 1 });
-    try {
-      const rec = await recognizer.read(await frameOf('win11-esp-setup'));
-      expect(rec.screen).toBe('esp');
-      const setup = rec.fields.esp?.phases.find((p) => p.name === 'Device setup');
-      expect(setup?.state).toBe('in-progress');
-      expect(setup?.items.find((i) => i.name === 'Apps')?.state).toBe('in-progress');
-    } finally {
-      await recognizer.close();
-    }
+    const rec = await recognizer.read(await frameOf('win11-esp-setup'));
+    expect(rec.screen).toBe('esp');
+    const setup = rec.fields.esp?.phases.find((p) => p.name === 'Device setup');
+    expect(setup?.state).toBe('in-progress');
+    expect(setup?.items.find((i) => i.name === 'Apps')?.state).toBe('in-progress');
   });
 
   it('reads the wrong-key screen as before: the label over the box, the error under it, the other networks', async () => {
-    const recognizer = await Recognizer.create({ workers: 1 });
-    try {
-      const rec = await recognizer.read(await frameOf('win11-oobe-network-wrong-key'));
-      expect(rec.screen).toBe('oobe-network');
-      const texts = rec.lines.map((l) => l.text);
-      expect(texts).toContain('Enter the network security key');
-      expect(texts.some((t) => /security key isn.t correct/i.test(t))).toBe(true);
-      expect(texts).toContain('Contoso-Guest');
-    } finally {
-      await recognizer.close();
-    }
+    const rec = await recognizer.read(await frameOf('win11-oobe-network-wrong-key'));
+    expect(rec.screen).toBe('oobe-network');
+    const texts = rec.lines.map((l) => l.text);
+    expect(texts).toContain('Enter the network security key');
+    expect(texts.some((t) => /security key isn.t correct/i.test(t))).toBe(true);
+    expect(texts).toContain('Contoso-Guest');
   });
 });

@@ -171,6 +171,7 @@ export class FrameReader {
   private async readTitle(name: string): Promise<void> {
     if (this.read.has(name)) return;
     const img = await this.cut(this.boxOf(name), false);
+    const textPx = this.catalog.regions[name]?.textPx;
     const size = (b: InkLine[]) => Math.max(...b.map((l) => l.y1 - l.y0));
     const blocks = img ? blocksOf(img.lines) : [];
     const largest = Math.max(0, ...blocks.map(size));
@@ -178,7 +179,7 @@ export class FrameReader {
     for (let i = 0; i < titleSized.length; i++) {
       const last = i >= SINGLE_TITLE_BLOCKS;
       const lines = last ? titleSized.slice(i).flat().sort((a, b) => a.y0 - b.y0) : titleSized[i];
-      this.addLines(await this.ocr(img!, lines, lines.length === 1 ? 'line' : 'block', this.catalog.regions[name]?.textPx));
+      this.addLines(await this.ocr(img!, lines, lines.length === 1 ? 'line' : 'block', textPx));
       if (last || this.titleFound(name)) break;
     }
     this.markRead(name);
@@ -206,10 +207,11 @@ export class FrameReader {
     const img = await this.cut(box, true, masks);
     if (!img || img.lines.length === 0) return [];
     // Art (taller than text) and empty text boxes have no text to give; text lines are packed, blank gaps squeezed.
-    const layout: OcrLayout = this.catalog.regions[name]?.layout === 'sparse' || name === PAGE_REGION ? 'sparse' : 'block';
+    const spec = this.catalog.regions[name];
+    const layout: OcrLayout = spec?.layout === 'sparse' || name === PAGE_REGION ? 'sparse' : 'block';
     const h = this.pictureHeight * img.scale;
     const readable = img.lines.filter((l) => l.text || (!l.emptyBox && l.y1 - l.y0 >= 0.006 * h && l.y1 - l.y0 < 0.065 * h));
-    const lines = await this.ocr(img, readable, layout, this.catalog.regions[name]?.textPx);
+    const lines = await this.ocr(img, readable, layout, spec?.textPx);
     // Packing brought far-apart labels close: in frame pixels they are apart again, and separate controls.
     return layout === 'sparse' ? splitAtGaps(lines) : lines;
   }

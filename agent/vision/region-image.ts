@@ -221,40 +221,42 @@ export function inkLines(grey: Uint8Array, w: number, h: number, inner: Box, pic
     }
     if (x1 <= x0) continue;
     const lh = r.y1 - r.y0;
-    // A row inked across most of the line is an outline or a rule (a box with a placeholder in it), not text.
-    let densest = 0;
-    const dense = new Uint8Array(lh);
+    // A row inked across most of the line (solid) is an outline or a rule (a box with a placeholder in it), not text.
+    const solid = new Uint8Array(lh);
+    let solidRows = 0;
     for (let y = r.y0; y < r.y1; y++) {
       let c = 0;
       const row = y * w;
       for (let x = x0; x < x1; x++) if (grey[row + x] < limit) c++;
-      densest = Math.max(densest, c / (x1 - x0));
-      dense[y - r.y0] = c >= 0.75 * (x1 - x0) ? 1 : 0;
+      if (c >= SOLID_ROW * (x1 - x0)) { solid[y - r.y0] = 1; solidRows++; }
     }
-    const line: InkLine = { y0: r.y0, y1: r.y1, x0, x1, text: lh >= minH && lh <= maxH && x1 - x0 >= 0.6 * lh && densest < 0.75 };
-    if (densest >= 0.75 && isEmptyOutline(grey, w, line, dense, limit)) line.emptyBox = true;
+    const line: InkLine = { y0: r.y0, y1: r.y1, x0, x1, text: lh >= minH && lh <= maxH && x1 - x0 >= 0.6 * lh && solidRows === 0 };
+    if (solidRows > 0 && isEmptyOutline(grey, w, line, solid, limit)) line.emptyBox = true;
     out.push(line);
   }
   return { lines: out, limit };
 }
 
+/** A row with ink across this share of its line is solid: the edge of a box, a rule, not a row of letters. */
+const SOLID_ROW = 0.75;
+
 /**
- * Whether a line drawn as a box (rows inked across it, `dense`) holds nothing inside its outline: no ink
- * between its top and bottom edges other than its sides (OCR would read a "|" there, and pay for the width).
+ * Whether a line drawn as a box (its `solid` rows) holds nothing inside its outline: no ink between its top
+ * and bottom edges other than its sides (OCR would read a "|" there, and pay for the width).
  */
-function isEmptyOutline(grey: Uint8Array, w: number, l: InkLine, dense: Uint8Array, limit: number): boolean {
+function isEmptyOutline(grey: Uint8Array, w: number, l: InkLine, solid: Uint8Array, limit: number): boolean {
   const lh = l.y1 - l.y0;
   // Between the first and the last solid row (an edge may be double: a focus accent under the frame).
   let top = 0, bottom = lh;
-  while (top < lh && !dense[top]) top++;
-  while (bottom > top && !dense[bottom - 1]) bottom--;
+  while (top < lh && !solid[top]) top++;
+  while (bottom > top && !solid[bottom - 1]) bottom--;
   // An outline with room inside for a line of text, at least.
   if (bottom - top < 0.6 * lh || l.x1 - l.x0 < 2 * lh) return false;
   const side = Math.max(4, Math.round(0.15 * lh));
   const xa = l.x0 + side, xb = l.x1 - side;
   let ink = 0, rows = 0;
   for (let y = top; y < bottom; y++) {
-    if (dense[y]) continue;
+    if (solid[y]) continue;
     rows++;
     const row = (l.y0 + y) * w;
     for (let x = xa; x < xb; x++) if (grey[row + x] < limit) ink++;
