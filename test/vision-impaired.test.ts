@@ -3,12 +3,15 @@
 // sizes, black bars, overscan, noise, blur, brightness, contrast, tint, a pointer over the title, and
 // combinations) comes out as the right screen on the right OS, and the fields a run checks (organization,
 // profile, error code, the QR code's serial number) stay right where the picture is big enough to read.
+// The ESP, which a run follows to its end, is checked under every impairment: each phase and item with its
+// state, and where the picture is too small to read a state, "unknown", never a wrong one.
 //
 // A deterministic share of the full matrix, so the file stays near a minute on two cores: frame k is sample
 // k mod S under impairment 7k mod I, 2S frames in all; every sample is seen twice and every impairment about
 // 2S/I times. The whole matrix (every sample under every impairment) is `npm run bench`'s.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalog } from '../agent/vision/catalog.ts';
 import { parseQrBlock } from '../agent/vision/qr.ts';
 import { Recognizer } from '../agent/vision/recognizer.ts';
 import type { Recognition } from '../agent/vision/types.ts';
@@ -64,6 +67,18 @@ let recognizers: Recognizer[] = [];
 const results = new Map<string, Promise<Recognition>>();
 const key = (c: Case) => `${c.sample} ${c.impairment}`;
 
+// Every ESP sample under every impairment (beside the share above).
+const espCases: Case[] = samples.filter((s) => s.view.screen === 'esp').flatMap(({ name, view }) =>
+  impairedMatrix(titleCursor(view, WIDTH, HEIGHT)).map((c) => ({ sample: name, view, impairment: c.name, imp: c.imp })));
+const espResults = new Map<string, Promise<Recognition>>();
+
+/** The state a reader should give for a text the virtual device shows (the catalog's table; a count is in progress). */
+function espStateOf(text: string): string {
+  const spec = loadCatalog().variants.find((v) => v.screen === 'esp')?.texts.fields.esp;
+  if (spec?.kind !== 'esp') throw new Error('the catalog has no esp field');
+  return /^\(\d+ of \d+ [a-z]+\)$/.test(text) ? 'in-progress' : spec.states[text] ?? `(no state for "${text}")`;
+}
+
 beforeAll(async () => {
   // Two streams on one pool of two workers; each sample rendered once, impaired per case.
   recognizers = [await Recognizer.create({ workers: 2 }), await Recognizer.create({ workers: 2 })];
@@ -73,6 +88,11 @@ beforeAll(async () => {
     const p = impairFrame(frames.get(c.sample)!, c.imp).then((jpeg) => recognizers[i % recognizers.length].read(jpeg));
     p.catch(() => {});
     results.set(key(c), p);
+  });
+  espCases.forEach((c, i) => {
+    const p = impairFrame(frames.get(c.sample)!, c.imp).then((jpeg) => recognizers[i % recognizers.length].read(jpeg));
+    p.catch(() => {});
+    espResults.set(key(c), p);
   });
 });
 afterAll(async () => { await Promise.all(recognizers.map((r) => r.close())); });
@@ -97,5 +117,25 @@ describe('impaired frames', () => {
     if (g.active.height >= READABLE_LINES && Object.keys(want).length) {
       expect(keyFieldsRead(rec, Object.keys(want))).toEqual(want);
     }
+  });
+});
+
+describe('the ESP on impaired frames', () => {
+  it.each(espCases.map((c) => [key(c), c] as const))('%s: every phase and item, each with its state', async (_name, c) => {
+    const rec = await espResults.get(key(c))!;
+    expect(rec.screen).toBe('esp');
+    const readable = geometryOf(c.imp, WIDTH, HEIGHT).active.height >= READABLE_LINES;
+    // A state is right, or (on a picture too small to read) unknown: never another state.
+    const state = (got: string, want: string) => (got === 'unknown' && !readable ? want : got);
+    const phases = rec.fields.esp?.phases ?? [];
+    const want = c.view.esp!.phases;
+    expect(phases.map((p) => p.name)).toEqual(want.map((p) => p.name));
+    phases.forEach((p, i) => {
+      const w = want[i];
+      expect({ phase: p.name, state: state(p.state, espStateOf(w.state)) }).toEqual({ phase: w.name, state: espStateOf(w.state) });
+      const items = w.expanded ? w.items : [];
+      expect(p.items.map((it) => ({ name: it.name, state: state(it.state, espStateOf(items.find((x) => x.name === it.name)?.state ?? '')) })))
+        .toEqual(items.map((it) => ({ name: it.name, state: espStateOf(it.state) })));
+    });
   });
 });

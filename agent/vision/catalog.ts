@@ -107,6 +107,8 @@ const FieldSchema = z.discriminatedUnion('kind', [
     kind: z.literal('esp'),
     phases: z.array(z.string().min(1)).min(1),
     states: z.record(z.string().min(1), z.enum(['complete', 'in-progress', 'waiting', 'error', 'not-started'])),
+    /** the items the phases list; an item read within OCR slips of one is reported as that text */
+    items: z.array(z.string().min(1)).default([]),
     ...fieldIn,
   }),
 ]);

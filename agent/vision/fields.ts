@@ -70,7 +70,7 @@ function readOne(spec: FieldSpec, input: FieldInput, labels: string[]): unknown 
       const item = input.selectedLines ? firstReadable(input.selectedLines) : selectedItem(input, spec.after, spec.before);
       return item === undefined ? undefined : snap(item, spec.known);
     }
-    case 'esp': return readEsp(input.lines, spec.phases, spec.states, input.variant.texts.buttons);
+    case 'esp': return readEsp(input.lines, spec, input.variant.texts.buttons);
   }
 }
 
@@ -313,21 +313,35 @@ function backgroundOf(thumb: Thumb, box: Box): Rgb | null {
 
 // ---------------------------------------------------------------- ESP
 
+/**
+ * A state as compared: its trailing dots and stray punctuation left off ("Waiting..." read as "Waiting" or
+ * "Waiting." is still waiting; the dots are the part of a state OCR most often loses).
+ */
+const stateText = (t: string) => normalizeText(t).replace(/[\s.,:;~_-]+$/, '');
+
+/**
+ * A count such as "(1 of 3 installed)" or "(0 of 2 applied)" at the start of `tail`, as OCR may garble it:
+ * spaces lost ("(1 of 3installed)"), "1 o" run together ("(10f 3installed)"), a digit dropped
+ * ("(1 of ) installed"). An opening parenthesis, a digit, and "of" or a word of letters after it.
+ */
+const COUNT = /^\(\d{1,3}(?:[o0]?f\d{0,3}\)?[a-z]*|[a-z]{4,})\)?$/;
+
 /** A row's text split into a name and a state at its end (the state a known one, or a count "(1 of 3 ...)"). */
 function splitState(words: string[], states: Record<string, string>): { name: string; state: string } {
-  const known = Object.entries(states).map(([text, state]) => ({ text: normalizeText(text), state }));
+  const known = Object.entries(states).map(([text, state]) => ({ text: stateText(text), state }));
   for (let k = Math.min(words.length, 6); k >= 1; k--) {
-    const tail = normalizeText(words.slice(words.length - k).join(' '));
+    const tail = stateText(words.slice(words.length - k).join(' '));
     const name = words.slice(0, words.length - k).join(' ');
-    const count = /\(?\d+ of \d+\b.*\)?$/.exec(tail);
+    // A count, or a known state followed by one ("Working on it... (1 of 3 installed)").
+    const open = tail.indexOf('(');
+    const count = open >= 0 && COUNT.test(tail.slice(open).replace(/\s+/g, '')) ? open : -1;
     let bestState: string | null = null, bestSim = 0;
     for (const s of known) {
       const sim = textSimilarity(tail, s.text);
       if (sim >= 0.8 && sim > bestSim) { bestSim = sim; bestState = s.state; }
-      // "Working on it... (1 of 3 installed)": a known state followed by a count
-      if (count && count.index > 0 && textSimilarity(tail.slice(0, count.index).trim(), s.text) >= 0.8 && bestSim < 0.8) { bestSim = 0.8; bestState = s.state; }
+      if (count > 0 && textSimilarity(stateText(tail.slice(0, count)), s.text) >= 0.8 && bestSim < 0.8) { bestSim = 0.8; bestState = s.state; }
     }
-    if (!bestState && count && count.index === 0) bestState = 'in-progress';
+    if (!bestState && count === 0) bestState = 'in-progress';
     if (bestState) return { name: name.trim(), state: bestState };
   }
   return { name: words.join(' '), state: 'unknown' };
@@ -340,12 +354,23 @@ function rowWords(row: TextLine[]): string[] {
   return words;
 }
 
-function readEsp(lines: TextLine[], phases: string[], states: Record<string, string>, buttons: string[]): { phases: EspPhase[] } | undefined {
+type EspSpec = Extract<FieldSpec, { kind: 'esp' }>;
+
+function readEsp(lines: TextLine[], spec: EspSpec, buttons: string[]): { phases: EspPhase[] } | undefined {
+  const { phases, states } = spec;
   const rows = rowsOf(lines).map((row) => ({ row, words: rowWords(row) }));
   const found: { index: number; phase: EspPhase }[] = [];
   // OCR may lose the space inside a name ("Devicesetup"): names are compared without spaces, over one word
   // fewer or more than they have.
   const compact = (t: string) => normalizeText(t).replace(/[^a-z0-9]/g, '');
+  const knownItem = (name: string) => {
+    let best = 0.8, text = name;
+    for (const k of spec.items) {
+      const sim = textSimilarity(compact(name), compact(k));
+      if (sim >= best) { best = sim; text = k; }
+    }
+    return text;
+  };
   for (let r = 0; r < rows.length; r++) {
     const words = rows[r].words;
     for (const name of phases) {
@@ -367,8 +392,12 @@ function readEsp(lines: TextLine[], phases: string[], states: Record<string, str
     for (let r = found[p].index + 1; r < end; r++) {
       const text = rows[r].words.join(' ');
       if (buttons.some((b) => textSimilarity(normalizeText(text), normalizeText(b)) >= 0.85)) continue;
+      // An item whose state cannot be read is still listed, as unknown: left out, the phase would look as if
+      // it had one item fewer. A row with too few letters for a name is OCR of an icon, not an item.
       const item = splitState(rows[r].words, states);
-      if (item.name && item.state !== 'unknown') found[p].phase.items.push(item);
+      // What OCR made of the space before a state (a "~", a dash) is not part of the name.
+      const name = item.name.replace(/(\s+[^\p{L}\p{N}]+)+$/u, '');
+      if ((name.match(/\p{L}/gu)?.length ?? 0) >= 3) found[p].phase.items.push({ name: knownItem(name), state: item.state });
     }
   }
   return { phases: found.map((f) => f.phase) };
