@@ -117,6 +117,10 @@ describe('impaired frames', () => {
     if (g.active.height >= READABLE_LINES && Object.keys(want).length) {
       expect(keyFieldsRead(rec, Object.keys(want))).toEqual(want);
     }
+    // A message that quotes the error code quotes it as the errorCode field gives it.
+    if (rec.fields.message && rec.fields.errorCode) {
+      for (const code of rec.fields.message.match(/0x[0-9A-F]{8}/gi) ?? []) expect(code).toBe(rec.fields.errorCode);
+    }
   });
 });
 

@@ -32,6 +32,12 @@ export function readFields(input: FieldInput): ScreenFields {
     const value = readOne(spec, input, labels);
     if (value !== undefined) (out as Record<string, unknown>)[name] = value;
   }
+  // A message that quotes the error code says the code as the errorCode field read it: the field knows the
+  // screen's codes, and one look-alike digit (B read as 8) must not make the two disagree in a report.
+  if (out.message && out.errorCode) {
+    const code = out.errorCode;
+    out.message = out.message.replace(/0[xX][0-9A-Fa-f]{8}/g, (m) => (lookAlike(m) === lookAlike(code) ? code : m));
+  }
   return out;
 }
 
