@@ -60,9 +60,9 @@ program
 
 program
   .command('keys')
-  .description('send keys by hand through the board: STRING, STRINGLN, DELAY, REPEAT, chords ("GUI r", "CTRL SHIFT d"), MetaLeft*5')
+  .description('send keys by hand through the board (or a PiKVM): STRING, STRINGLN, DELAY, REPEAT, chords ("GUI r", "CTRL SHIFT d"), MetaLeft*5')
   .argument('[script...]', 'script lines (quote each), or @FILE')
-  .requiredOption('--hid <spec>', 'keyboard board: serial:/dev/ttyACM0, a /dev path, tcp://HOST:PORT, usb:VID:PID[:SERIAL] or usb:auto')
+  .requiredOption('--hid <spec>', 'keyboard board: serial:/dev/ttyACM0, a /dev path, tcp://HOST:PORT, usb:VID:PID[:SERIAL], usb:auto, or a PiKVM: pikvm:https://HOST[,insecure]')
   .option('--layout <name>', 'keyboard layout of the device for STRING: us, uk, de, fr', 'us')
   .option('--check', 'first check the device reads the keyboard: Caps Lock on and off, seen in the LED flags')
   .option('--open-timeout <s>', 'how long to wait for the board to answer, in seconds', '10')
@@ -75,7 +75,7 @@ program
   .command('doctor')
   .description('what is attached and what works: boards, grabbers, ffmpeg, OCR data; one line each')
   .option('--json', 'one JSON line per check', false)
-  .option('--hid <spec>', 'also check this keyboard board (repeatable): serial:/dev/ttyACM0, tcp://HOST:PORT, usb:VID:PID', (v: string, all: string[] = []) => [...all, v])
+  .option('--hid <spec>', 'also check this keyboard board (repeatable): serial:/dev/ttyACM0, tcp://HOST:PORT, usb:VID:PID, pikvm:https://HOST', (v: string, all: string[] = []) => [...all, v])
   .option('--capture <spec>', 'also check this video source (repeatable): an MJPEG URL, /dev/videoN, folder:DIR', (v: string, all: string[] = []) => [...all, v])
   .option('--bench <file>', 'also check every station of this bench file (its board and video source together)')
   .option('--timeout <s>', 'seconds to wait for each board to answer and each source to send a frame', '5')

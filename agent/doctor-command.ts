@@ -5,8 +5,10 @@
 // still screen from a frozen grabber. Exit 0 when every check is ok, 2 when a part is broken, 64 bad usage.
 import { parseCaptureSpec } from '../drivers/capture/open.ts';
 import type { FrameSource } from '../drivers/capture/types.ts';
+import { isPikvmSpec } from '../drivers/hid/open.ts';
+import { parsePikvmSpec } from '../drivers/hid/pikvm-api.ts';
 import { parseHidSpec } from '../drivers/hid/transport.ts';
-import type { SerialBoard } from '../drivers/hid/serial-board.ts';
+import type { HidDevice } from '../drivers/hid/types.ts';
 import { describePort } from '../drivers/usb/discover.ts';
 import { loadBench } from './bench/bench-file.ts';
 import { checkBoard, checkBoardSpec, openBoardForCheck } from './checks/board.ts';
@@ -50,7 +52,8 @@ export async function doctorCommand(o: DoctorCommandOptions, io: DoctorIo = STD_
   // A spec that cannot mean anything is bad usage (exit 64); one that names a part that is not there is a check line.
   for (const spec of hids) {
     try {
-      parseHidSpec(spec);
+      if (isPikvmSpec(spec)) parsePikvmSpec(spec);
+      else parseHidSpec(spec);
     } catch (err) {
       throw new UsageError(`--hid: ${(err as Error).message}`);
     }
@@ -95,7 +98,7 @@ async function checkStation(s: StationParts, timeoutMs: number): Promise<CheckRe
   const label = s.name ? `station ${s.name} ` : '';
   if (s.virtual) return [{ name: `station ${s.name}`, ok: true, detail: `the virtual device (${s.virtual}): each run starts its own` }];
   const out: CheckResult[] = [];
-  let hid: SerialBoard | null = null;
+  let hid: HidDevice | null = null;
   let capture: FrameSource | null = null;
   try {
     let pointerWorks = false;

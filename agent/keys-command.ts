@@ -1,13 +1,17 @@
-// `autopilot-hil keys --hid SPEC [--layout us] [--check] SCRIPT...`: sends keys by hand through the board, from a
-// small DuckyScript-like script (STRING, STRINGLN, DELAY, REPEAT, chords such as "GUI r", MetaLeft*5). Each
-// SCRIPT is inline text (one or more lines) or @FILE. The whole script is checked before the first key goes out.
-// --check first proves the device reads the board's keyboard: Caps Lock on and off, seen in the PONG LED flags.
+// `autopilot-hil keys --hid SPEC [--layout us] [--check] SCRIPT...`: sends keys by hand through the board (or a
+// PiKVM, pikvm:https://HOST), from a small DuckyScript-like script (STRING, STRINGLN, DELAY, REPEAT, chords such as
+// "GUI r", MetaLeft*5). Each SCRIPT is inline text (one or more lines) or @FILE. The whole script is checked before
+// the first key goes out. --check first proves the device reads the keyboard: Caps Lock on and off, seen in the
+// keyboard LEDs the board reports (the PONG flags; a PiKVM's HID state).
 // Exit codes: 0 sent (and checked); 2 the board or the device failed; 64 bad usage or a bad script.
 import { readFileSync } from 'node:fs';
 import { DuckyError, parseDucky, runDucky, type DuckyScript } from '../drivers/hid/ducky.ts';
 import { findLayout } from '../drivers/hid/layouts/index.ts';
-import { openHid, type SerialBoard } from '../drivers/hid/serial-board.ts';
+import { isPikvmSpec, openHidDevice } from '../drivers/hid/open.ts';
+import { parsePikvmSpec } from '../drivers/hid/pikvm-api.ts';
+import { SerialBoard } from '../drivers/hid/serial-board.ts';
 import { parseHidSpec } from '../drivers/hid/transport.ts';
+import type { HidDevice } from '../drivers/hid/types.ts';
 import { EXIT } from './engine/errors.ts';
 
 export interface KeysCommandOptions {
@@ -34,8 +38,10 @@ const LED_WAIT_MS = 2000;
 export async function keysCommand(scripts: string[], o: KeysCommandOptions, io: KeysIo = STD_IO): Promise<number> {
   let layoutName: string;
   const parsed: DuckyScript[] = [];
+  const pikvm = isPikvmSpec(o.hid);
   try {
-    parseHidSpec(o.hid);
+    if (pikvm) parsePikvmSpec(o.hid);
+    else parseHidSpec(o.hid);
     layoutName = findLayout(o.layout ?? 'us').name;
     if (scripts.length === 0 && !o.check) throw new Error('nothing to send: give a SCRIPT (e.g. "MetaLeft*5", "STRING hello", @keys.txt) or --check');
     const layout = findLayout(layoutName);
@@ -62,14 +68,15 @@ export async function keysCommand(scripts: string[], o: KeysCommandOptions, io: 
     return EXIT.usage;
   }
 
-  let hid: SerialBoard;
+  let hid: HidDevice;
   try {
-    hid = await openHid(o.hid, { layout: layoutName, openTimeoutMs });
+    hid = await openHidDevice(o.hid, { layout: layoutName, openTimeoutMs });
   } catch (err) {
-    io.err(`cannot reach the keyboard board (${o.hid}): ${(err as Error).message}`);
+    io.err(`cannot reach the ${pikvm ? 'PiKVM' : 'keyboard board'} (${o.hid}): ${(err as Error).message}`);
     return EXIT.infrastructure;
   }
-  hid.onEvent((e) => {
+  const board = hid instanceof SerialBoard ? hid : null;
+  board?.onEvent((e) => {
     if (e.type === 'lost') io.err(`the board was lost: ${e.error}; waiting for it to come back`);
     if (e.type === 'back') io.err('the board is back; every key was released');
     if (e.type === 'restarted') io.err(`the board restarted during ${e.command}; it was sent again`);
@@ -81,12 +88,12 @@ export async function keysCommand(scripts: string[], o: KeysCommandOptions, io: 
         io.err(`check failed: ${problem}`);
         return EXIT.infrastructure;
       }
-      io.out(`check passed: the device turned Caps Lock on and off again (PONG LED flags), so it reads the board's keyboard`);
+      io.out(`check passed: the device turned Caps Lock on and off again (${board ? 'PONG LED flags' : "the PiKVM's keyboard LEDs"}), so it reads the ${board ? "board's " : ''}keyboard`);
     }
     const events = parsed.reduce((n, s) => n + s.keyEvents, 0);
     for (const script of parsed) await runDucky(script, hid, { layout: layoutName });
     if (parsed.length) {
-      const c = hid.counters;
+      const c = board?.counters ?? { repeats: 0, resends: 0, restarts: 0, reopens: 0 };
       const extra = [
         c.repeats ? `${c.repeats} answers asked again` : '',
         c.resends ? `${c.resends} requests sent again` : '',
@@ -108,10 +115,12 @@ export async function keysCommand(scripts: string[], o: KeysCommandOptions, io: 
  * The LED flags as an end-to-end check: Caps Lock pressed on the board lights the device's LED only when the
  * device really reads the keyboard. Returns what went wrong, or null. Leaves Caps Lock as it found it.
  */
-async function ledCheck(hid: SerialBoard): Promise<string | null> {
+async function ledCheck(hid: HidDevice): Promise<string | null> {
   const before = await hid.status();
   if (!before.keyboardOnline) {
-    return "the board says the device is not reading its keyboard (keyboard offline in the PONG flags): is the device on, and the board's USB plugged into it?";
+    return hid instanceof SerialBoard
+      ? "the board says the device is not reading its keyboard (keyboard offline in the PONG flags): is the device on, and the board's USB plugged into it?"
+      : "the PiKVM says the device is not reading its keyboard (keyboard offline in its HID state): is the device on, and the PiKVM's USB plugged into it?";
   }
   const waitForCaps = async (want: boolean): Promise<boolean> => {
     const until = Date.now() + LED_WAIT_MS;
@@ -125,7 +134,7 @@ async function ledCheck(hid: SerialBoard): Promise<string | null> {
   const state = (on: boolean) => (on ? 'on' : 'off');
   await hid.tap('CapsLock');
   if (!(await waitForCaps(!before.capsLock))) {
-    return `Caps Lock was pressed but the device's Caps Lock LED stayed ${state(before.capsLock)} for ${LED_WAIT_MS / 1000} s: the device does not act on this board's keys`;
+    return `Caps Lock was pressed but the device's Caps Lock LED stayed ${state(before.capsLock)} for ${LED_WAIT_MS / 1000} s: the device does not act on ${hid instanceof SerialBoard ? "this board's" : "the PiKVM's"} keys`;
   }
   await hid.tap('CapsLock');
   if (!(await waitForCaps(before.capsLock))) {

@@ -137,6 +137,34 @@ describe('PiKVM drivers on the virtual device', () => {
     }
   });
 
+  it('`keys` and `doctor` take a PiKVM: keys sent after the Caps Lock check, its keyboard and LEDs reported', async () => {
+    await ensureOn();
+    const from = (await state()).hid.length;
+    const keys = await runAgent(['keys', '--hid', spec, '--check', 'STRING Hi'], ENV);
+    expect(keys.stderr).toBe('');
+    expect(keys.code).toBe(0);
+    expect(keys.stdout).toContain("check passed: the device turned Caps Lock on and off again (the PiKVM's keyboard LEDs)");
+    expect(keys.stdout).toContain(`sent 6 key events to keyboard and pointer of PiKVM ${sim.info.pikvm}, each acknowledged`);
+    const downs = (await state()).hid.slice(from).filter((e) => e.type === 'key' && e.down).map((e) => e.code);
+    expect(downs).toEqual(['CapsLock', 'CapsLock', 'ShiftLeft', 'KeyH', 'KeyI']);
+    expect((await state()).capsLock).toBe(false);
+    // A spec that cannot be a PiKVM is bad usage, and nothing is sent.
+    const bad = await runAgent(['keys', '--hid', 'pikvm:ftp://kvm', 'STRING a'], ENV);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toMatch(/is not an http\(s\) URL/);
+
+    const doctor = await runAgent(['doctor', '--json', '--hid', spec, '--timeout', '2'], ENV);
+    const line = doctor.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.name === `board ${spec}`);
+    expect(line).toMatchObject({ ok: true, detail: expect.stringMatching(/^answers its HID state in \d+ ms; keyboard online \(the device reads it\); LEDs: Caps Lock off/) });
+    // Wrong credentials: a failed check line that names the variables, never the password; exit 2.
+    const refused = await runAgent(['doctor', '--json', '--hid', `${spec},user-env=KVM_B_USER,password-env=KVM_B_PASS`, '--timeout', '2'],
+      { KVM_B_USER: USER, KVM_B_PASS: 'guess-2026' });
+    expect(refused.code).toBe(2);
+    const failed = refused.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.name.startsWith('board pikvm:'));
+    expect(failed).toMatchObject({ ok: false, detail: expect.stringMatching(/refused the user 'technician' from KVM_B_USER \(403 Forbidden\)/) });
+    expect(refused.stdout + refused.stderr).not.toContain('guess-2026');
+  }, 60_000);
+
   it('can type whole texts through /api/hid/print with the layout\'s keymap', async () => {
     await ensureOn();
     const hid = new PikvmHid(new PikvmClient({ url: sim.info.pikvm! }), { typeVia: 'print' });

@@ -1,5 +1,9 @@
-// Is the keyboard board there and does the device read it: one PING, its flags and its round trip.
-import { openHid, type OpenHidOptions, type SerialBoard } from '../../drivers/hid/serial-board.ts';
+// Is the keyboard board (or PiKVM) there and does the device read it: one PING (a PiKVM: its HID state), its
+// flags and its round trip.
+import { isPikvmSpec } from '../../drivers/hid/open.ts';
+import { parsePikvmSpec } from '../../drivers/hid/pikvm-api.ts';
+import { openPikvmHid, PikvmHid } from '../../drivers/hid/pikvm.ts';
+import { openHid, type OpenHidOptions } from '../../drivers/hid/serial-board.ts';
 import { parseHidSpec } from '../../drivers/hid/transport.ts';
 import type { BoardStatus, HidDevice } from '../../drivers/hid/types.ts';
 import type { CheckResult } from './types.ts';
@@ -22,25 +26,29 @@ export function describeFlags(s: BoardStatus): string {
   return parts.join('; ');
 }
 
-/** PINGs an open board: it answers, with which flags, in how many ms. */
+/** PINGs an open board (asks a PiKVM for its HID state): it answers, with which flags, in how many ms. */
 export async function checkBoard(hid: HidDevice, opts: BoardCheckOptions = {}): Promise<CheckResult> {
   const name = opts.name ?? `board ${hid.description}`;
+  const pikvm = hid instanceof PikvmHid;
+  const asked = pikvm ? 'its HID state' : 'PING';
   const t0 = performance.now();
   let status: BoardStatus;
   try {
     status = await hid.status();
   } catch (err) {
     return {
-      name, ok: false, detail: `does not answer PING: ${(err as Error).message}`,
-      fix: 'check the serial link to the board (cable, adapter wiring TX↔RX and GND, baud 115200) and that the board runs the firmware',
+      name, ok: false, detail: `does not answer ${asked}: ${(err as Error).message}`,
+      fix: pikvm
+        ? 'check that the PiKVM is up and reachable from this host (its web page), and that its kvmd HID service runs'
+        : 'check the serial link to the board (cable, adapter wiring TX↔RX and GND, baud 115200) and that the board runs the firmware',
     };
   }
   const ms = Math.round(performance.now() - t0);
-  const detail = `answers PING in ${ms} ms; ${describeFlags(status)}`;
+  const detail = `answers ${asked} in ${ms} ms; ${describeFlags(status)}`;
   if (opts.expectKeyboardOnline && !status.keyboardOnline) {
     return {
       name, ok: false, detail,
-      fix: "power the device on and plug the board's own USB port into the device under test (no hub between them)",
+      fix: `power the device on and plug the ${pikvm ? "PiKVM's" : "board's own"} USB port into the device under test (no hub between them)`,
     };
   }
   return { name, ok: true, detail };
@@ -57,12 +65,25 @@ export interface BoardSpecCheckOptions extends BoardCheckOptions {
  * Opens the board a spec names for a check: the open board, or the failed check line that says why not
  * and what to do. The board is opened without reconnecting or background pings: a check looks once.
  */
-export async function openBoardForCheck(spec: string, opts: BoardSpecCheckOptions = {}): Promise<{ hid: SerialBoard; failed?: undefined } | { hid?: undefined; failed: CheckResult }> {
+export async function openBoardForCheck(spec: string, opts: BoardSpecCheckOptions = {}): Promise<{ hid: HidDevice; failed?: undefined } | { hid?: undefined; failed: CheckResult }> {
   const name = opts.name ?? `board ${spec}`;
+  if (isPikvmSpec(spec)) {
+    try {
+      parsePikvmSpec(spec);
+    } catch (err) {
+      return { failed: { name, ok: false, detail: (err as Error).message, fix: 'give the PiKVM as pikvm:https://HOST[,insecure]' } };
+    }
+    try {
+      return { hid: await openPikvmHid(spec.trim()) };
+    } catch (err) {
+      // The PiKVM's own message says what to do (which variables to set, the certificate): no second guess.
+      return { failed: { name, ok: false, detail: `cannot be reached: ${(err as Error).message}` } };
+    }
+  }
   try {
     parseHidSpec(spec);
   } catch (err) {
-    return { failed: { name, ok: false, detail: (err as Error).message, fix: 'give the board as serial:/dev/ttyACM0, /dev/serial/by-id/…, tcp://HOST:PORT or usb:VID:PID' } };
+    return { failed: { name, ok: false, detail: (err as Error).message, fix: 'give the board as serial:/dev/ttyACM0, /dev/serial/by-id/…, tcp://HOST:PORT, usb:VID:PID or pikvm:https://HOST' } };
   }
   try {
     const hid = await openHid(spec, { reopenTimeoutMs: 0, pingIntervalMs: 0, retries: 1, responseTimeoutMs: 1000, ...opts.hid, openTimeoutMs: opts.openTimeoutMs ?? 5000 });
@@ -72,7 +93,7 @@ export async function openBoardForCheck(spec: string, opts: BoardSpecCheckOption
   }
 }
 
-/** Opens the board a spec names (serial:PATH, tcp://HOST:PORT, usb:VID:PID), PINGs it and closes it again. */
+/** Opens the board a spec names (serial:PATH, tcp://HOST:PORT, usb:VID:PID, pikvm:URL), PINGs it and closes it again. */
 export async function checkBoardSpec(spec: string, opts: BoardSpecCheckOptions = {}): Promise<CheckResult> {
   const opened = await openBoardForCheck(spec, opts);
   if (!opened.hid) return opened.failed;
