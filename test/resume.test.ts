@@ -133,6 +133,49 @@ describe('run --resume', () => {
     }
   }, 420_000);
 
+  it('goes on with a bench station whose bench process was killed -9 in the ESP: run --resume STATION-DIR passes, one Provision', async () => {
+    const sim = await startSim(['--scenario', longEspScenario(), '--serial', 'tcp', '--speed', '600']);
+    const dir = tmp('bench');
+    const benchFile = join(dir, 'bench.yaml');
+    writeFileSync(benchFile, [
+      'stations:',
+      '  - name: lab-1',
+      `    hid: tcp://${sim.info.tcp}`,
+      `    capture: ${sim.info.video}`,
+      '    expect: { organization: Contoso, profile: Lab pre-provisioning }',
+      '    wifi: { ssid: LabNet, keyEnv: AHIL_TEST_WIFI_KEY }',
+    ].join('\n'));
+    const out = join(dir, 'bench-run');
+    const station = join(out, 'lab-1');
+    try {
+      const bench = startAgent(['bench', 'run', benchFile, '--out', out, '--log-level', 'warn'], { AHIL_TEST_WIFI_KEY: WIFI_KEY });
+      await until('the device in the ESP and the station\'s ESP sample journaled', async () => {
+        const state = await sim.state();
+        return state.screen === 'esp' && journalText(station).includes('"kind":"esp"');
+      }, 180_000).catch((err) => { throw new Error(`${err.message}; bench said: ${bench.stderr().slice(-2000)}`); });
+      bench.child.kill('SIGKILL');
+      expect((await bench.exited).signal).toBe('SIGKILL');
+      expect((await sim.state()).attempts).toBe(1);
+
+      // The station's folder is a run folder of its own: resumed as one, with the key no longer needed.
+      const resumed = await runAgent(['run', '--resume', station, '--log-level', 'warn'], { AHIL_TEST_WIFI_KEY: '', AUTOPILOT_HIL_WIFI_KEY: '' });
+      expect(resumed.code, resumed.stderr.slice(-3000)).toBe(0);
+      const state = await sim.state();
+      expect(state.resealed).toBe(true);
+      expect(state.attempts, 'Provision pressed once, by the bench process only').toBe(1);
+      expect(windowsKeyDowns(state)).toBe(5);
+      expect(state.typed).toBe(WIFI_KEY);
+      const report = JSON.parse(readFileSync(join(station, 'report.json'), 'utf8'));
+      expect(report.result).toBe('passed');
+      const actions = report.steps.map((s: { screen: string; action: string }) => `${s.screen}: ${s.action}`).join('\n');
+      expect(actions).toMatch(/resume/i);
+      expect(actions).toMatch(/provisioning-success: press Reseal/);
+      for (const file of filesUnder(out)) expect(readFileSync(file).includes(WIFI_KEY), file).toBe(false);
+    } finally {
+      await sim.stop();
+    }
+  }, 420_000);
+
   it('refuses a folder with no journal (missing or not a run folder) with exit 64, naming the file', async () => {
     const missing = join(tmp('missing'), 'no-such-run');
     const r1 = await runAgent(['run', '--resume', missing]);
