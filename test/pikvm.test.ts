@@ -163,6 +163,20 @@ describe('PiKVM drivers on the virtual device', () => {
     const failed = refused.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.name.startsWith('board pikvm:'));
     expect(failed).toMatchObject({ ok: false, detail: expect.stringMatching(/refused the user 'technician' from KVM_B_USER \(403 Forbidden\)/) });
     expect(refused.stdout + refused.stderr).not.toContain('guess-2026');
+    // An address where nothing answers fails within --timeout, with a check line, not a hang.
+    const silent = (await import('node:net')).createServer(() => { /* accepts, never answers */ });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const t0 = Date.now();
+      const mute = await runAgent(['doctor', '--json', '--hid', `pikvm:http://127.0.0.1:${port}`, '--timeout', '1'], ENV);
+      expect(mute.code).toBe(2);
+      const line = mute.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.name.startsWith('board pikvm:'));
+      expect(line).toMatchObject({ ok: false, detail: expect.stringMatching(/cannot be reached: .*no answer within 1000 ms/) });
+      expect(Date.now() - t0).toBeLessThan(30_000);
+    } finally {
+      silent.close();
+    }
   }, 60_000);
 
   it('can type whole texts through /api/hid/print with the layout\'s keymap', async () => {

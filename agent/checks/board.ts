@@ -74,7 +74,8 @@ export async function openBoardForCheck(spec: string, opts: BoardSpecCheckOption
       return { failed: { name, ok: false, detail: (err as Error).message, fix: 'give the PiKVM as pikvm:https://HOST[,insecure]' } };
     }
     try {
-      return { hid: await openPikvmHid(spec.trim()) };
+      // Each request held to the check's time limit: an address where nothing answers fails in that time.
+      return { hid: await openPikvmHid(spec.trim(), { timeoutMs: opts.openTimeoutMs ?? 5000 }) };
     } catch (err) {
       // The PiKVM's own message says what to do (which variables to set, the certificate): no second guess.
       return { failed: { name, ok: false, detail: `cannot be reached: ${(err as Error).message}` } };
