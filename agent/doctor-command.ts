@@ -5,9 +5,7 @@
 // still screen from a frozen grabber. Exit 0 when every check is ok, 2 when a part is broken, 64 bad usage.
 import { parseCaptureSpec } from '../drivers/capture/open.ts';
 import type { FrameSource } from '../drivers/capture/types.ts';
-import { isPikvmSpec } from '../drivers/hid/open.ts';
-import { parsePikvmSpec } from '../drivers/hid/pikvm-api.ts';
-import { parseHidSpec } from '../drivers/hid/transport.ts';
+import { checkHidSpec } from '../drivers/hid/open.ts';
 import type { HidDevice } from '../drivers/hid/types.ts';
 import { describePort } from '../drivers/usb/discover.ts';
 import { loadBench } from './bench/bench-file.ts';
@@ -52,8 +50,7 @@ export async function doctorCommand(o: DoctorCommandOptions, io: DoctorIo = STD_
   // A spec that cannot mean anything is bad usage (exit 64); one that names a part that is not there is a check line.
   for (const spec of hids) {
     try {
-      if (isPikvmSpec(spec)) parsePikvmSpec(spec);
-      else parseHidSpec(spec);
+      checkHidSpec(spec);
     } catch (err) {
       throw new UsageError(`--hid: ${(err as Error).message}`);
     }

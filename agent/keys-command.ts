@@ -7,10 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { DuckyError, parseDucky, runDucky, type DuckyScript } from '../drivers/hid/ducky.ts';
 import { findLayout } from '../drivers/hid/layouts/index.ts';
-import { isPikvmSpec, openHidDevice } from '../drivers/hid/open.ts';
-import { parsePikvmSpec } from '../drivers/hid/pikvm-api.ts';
+import { checkHidSpec, isPikvmSpec, openHidDevice } from '../drivers/hid/open.ts';
 import { SerialBoard } from '../drivers/hid/serial-board.ts';
-import { parseHidSpec } from '../drivers/hid/transport.ts';
 import type { HidDevice } from '../drivers/hid/types.ts';
 import { EXIT } from './engine/errors.ts';
 
@@ -40,8 +38,7 @@ export async function keysCommand(scripts: string[], o: KeysCommandOptions, io: 
   const parsed: DuckyScript[] = [];
   const pikvm = isPikvmSpec(o.hid);
   try {
-    if (pikvm) parsePikvmSpec(o.hid);
-    else parseHidSpec(o.hid);
+    checkHidSpec(o.hid);
     layoutName = findLayout(o.layout ?? 'us').name;
     if (scripts.length === 0 && !o.check) throw new Error('nothing to send: give a SCRIPT (e.g. "MetaLeft*5", "STRING hello", @keys.txt) or --check');
     const layout = findLayout(layoutName);
@@ -83,12 +80,12 @@ export async function keysCommand(scripts: string[], o: KeysCommandOptions, io: 
   });
   try {
     if (o.check) {
-      const problem = await ledCheck(hid);
+      const problem = await ledCheck(hid, pikvm);
       if (problem) {
         io.err(`check failed: ${problem}`);
         return EXIT.infrastructure;
       }
-      io.out(`check passed: the device turned Caps Lock on and off again (${board ? 'PONG LED flags' : "the PiKVM's keyboard LEDs"}), so it reads the ${board ? "board's " : ''}keyboard`);
+      io.out(`check passed: the device turned Caps Lock on and off again (${pikvm ? "the PiKVM's keyboard LEDs" : 'PONG LED flags'}), so it reads the ${pikvm ? '' : "board's "}keyboard`);
     }
     const events = parsed.reduce((n, s) => n + s.keyEvents, 0);
     for (const script of parsed) await runDucky(script, hid, { layout: layoutName });
@@ -115,12 +112,12 @@ export async function keysCommand(scripts: string[], o: KeysCommandOptions, io: 
  * The LED flags as an end-to-end check: Caps Lock pressed on the board lights the device's LED only when the
  * device really reads the keyboard. Returns what went wrong, or null. Leaves Caps Lock as it found it.
  */
-async function ledCheck(hid: HidDevice): Promise<string | null> {
+async function ledCheck(hid: HidDevice, pikvm: boolean): Promise<string | null> {
   const before = await hid.status();
   if (!before.keyboardOnline) {
-    return hid instanceof SerialBoard
-      ? "the board says the device is not reading its keyboard (keyboard offline in the PONG flags): is the device on, and the board's USB plugged into it?"
-      : "the PiKVM says the device is not reading its keyboard (keyboard offline in its HID state): is the device on, and the PiKVM's USB plugged into it?";
+    return pikvm
+      ? "the PiKVM says the device is not reading its keyboard (keyboard offline in its HID state): is the device on, and the PiKVM's USB plugged into it?"
+      : "the board says the device is not reading its keyboard (keyboard offline in the PONG flags): is the device on, and the board's USB plugged into it?";
   }
   const waitForCaps = async (want: boolean): Promise<boolean> => {
     const until = Date.now() + LED_WAIT_MS;
@@ -134,7 +131,7 @@ async function ledCheck(hid: HidDevice): Promise<string | null> {
   const state = (on: boolean) => (on ? 'on' : 'off');
   await hid.tap('CapsLock');
   if (!(await waitForCaps(!before.capsLock))) {
-    return `Caps Lock was pressed but the device's Caps Lock LED stayed ${state(before.capsLock)} for ${LED_WAIT_MS / 1000} s: the device does not act on ${hid instanceof SerialBoard ? "this board's" : "the PiKVM's"} keys`;
+    return `Caps Lock was pressed but the device's Caps Lock LED stayed ${state(before.capsLock)} for ${LED_WAIT_MS / 1000} s: the device does not act on ${pikvm ? "the PiKVM's" : "this board's"} keys`;
   }
   await hid.tap('CapsLock');
   if (!(await waitForCaps(before.capsLock))) {

@@ -29,6 +29,10 @@ interface DeviceState {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The line of `doctor --json` output whose check name passes `named`. */
+const doctorLine = (stdout: string, named: (name: string) => boolean) =>
+  stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; ok: boolean; detail: string }).find((r) => named(r.name));
+
 describe('PiKVM drivers on the virtual device', () => {
   let sim: RunningSim;
   let spec: string;
@@ -154,14 +158,12 @@ describe('PiKVM drivers on the virtual device', () => {
     expect(bad.stderr).toMatch(/is not an http\(s\) URL/);
 
     const doctor = await runAgent(['doctor', '--json', '--hid', spec, '--timeout', '2'], ENV);
-    const line = doctor.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.name === `board ${spec}`);
-    expect(line).toMatchObject({ ok: true, detail: expect.stringMatching(/^answers its HID state in \d+ ms; keyboard online \(the device reads it\); LEDs: Caps Lock off/) });
+    expect(doctorLine(doctor.stdout, (n) => n === `board ${spec}`)).toMatchObject({ ok: true, detail: expect.stringMatching(/^answers its HID state in \d+ ms; keyboard online \(the device reads it\); LEDs: Caps Lock off/) });
     // Wrong credentials: a failed check line that names the variables, never the password; exit 2.
     const refused = await runAgent(['doctor', '--json', '--hid', `${spec},user-env=KVM_B_USER,password-env=KVM_B_PASS`, '--timeout', '2'],
       { KVM_B_USER: USER, KVM_B_PASS: 'guess-2026' });
     expect(refused.code).toBe(2);
-    const failed = refused.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.name.startsWith('board pikvm:'));
-    expect(failed).toMatchObject({ ok: false, detail: expect.stringMatching(/refused the user 'technician' from KVM_B_USER \(403 Forbidden\)/) });
+    expect(doctorLine(refused.stdout, (n) => n.startsWith('board pikvm:'))).toMatchObject({ ok: false, detail: expect.stringMatching(/refused the user 'technician' from KVM_B_USER \(403 Forbidden\)/) });
     expect(refused.stdout + refused.stderr).not.toContain('guess-2026');
     // An address where nothing answers fails within --timeout, with a check line, not a hang.
     const silent = (await import('node:net')).createServer(() => { /* accepts, never answers */ });
@@ -171,8 +173,7 @@ describe('PiKVM drivers on the virtual device', () => {
       const t0 = Date.now();
       const mute = await runAgent(['doctor', '--json', '--hid', `pikvm:http://127.0.0.1:${port}`, '--timeout', '1'], ENV);
       expect(mute.code).toBe(2);
-      const line = mute.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((r) => r.name.startsWith('board pikvm:'));
-      expect(line).toMatchObject({ ok: false, detail: expect.stringMatching(/cannot be reached: .*no answer within 1000 ms/) });
+      expect(doctorLine(mute.stdout, (n) => n.startsWith('board pikvm:'))).toMatchObject({ ok: false, detail: expect.stringMatching(/cannot be reached: .*no answer within 1000 ms/) });
       expect(Date.now() - t0).toBeLessThan(30_000);
     } finally {
       silent.close();

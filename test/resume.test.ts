@@ -45,6 +45,17 @@ function startAgent(args: string[], env: Record<string, string>) {
   return { child, exited, stderr: () => stderr };
 }
 
+/** Waits for the device to be in the ESP with an ESP sample in the journal under `runDir`, then kills the agent -9. */
+async function killInEsp(agent: ReturnType<typeof startAgent>, sim: { state(): Promise<SimState> }, runDir: string): Promise<number> {
+  await until('the device in the ESP and an ESP sample journaled', async () => {
+    const state = await sim.state();
+    return state.screen === 'esp' && journalText(runDir).includes('"kind":"esp"');
+  }, 180_000).catch((err) => { throw new Error(`${err.message}; agent said: ${agent.stderr().slice(-2000)}`); });
+  agent.child.kill('SIGKILL');
+  expect((await agent.exited).signal).toBe('SIGKILL');
+  return Date.now();
+}
+
 const windowsKeyDowns = (state: SimState) =>
   state.hid.filter((ev) => ev.type === 'key' && ev.down === true && (ev.code === 'MetaLeft' || ev.code === 'MetaRight')).length;
 
@@ -63,13 +74,7 @@ describe('run --resume', () => {
         '--expect-organization', 'Contoso', '--expect-profile', 'Lab pre-provisioning', '--wifi-ssid', 'LabNet', '--log-level', 'info'],
       { AUTOPILOT_HIL_WIFI_KEY: WIFI_KEY });
       // In the ESP on the device, and the agent has journaled an ESP sample: then the agent dies at once.
-      await until('the device in the ESP and an ESP sample journaled', async () => {
-        const state = await sim.state();
-        return state.screen === 'esp' && journalText(out).includes('"kind":"esp"');
-      }, 180_000).catch((err) => { throw new Error(`${err.message}; agent said: ${first.stderr().slice(-2000)}`); });
-      first.child.kill('SIGKILL');
-      expect((await first.exited).signal).toBe('SIGKILL');
-      const killedAt = Date.now();
+      const killedAt = await killInEsp(first, sim, out);
       const before = await sim.state();
       expect(before.screen).toBe('esp');
       expect(before.attempts).toBe(1);
@@ -149,12 +154,7 @@ describe('run --resume', () => {
     const station = join(out, 'lab-1');
     try {
       const bench = startAgent(['bench', 'run', benchFile, '--out', out, '--log-level', 'warn'], { AHIL_TEST_WIFI_KEY: WIFI_KEY });
-      await until('the device in the ESP and the station\'s ESP sample journaled', async () => {
-        const state = await sim.state();
-        return state.screen === 'esp' && journalText(station).includes('"kind":"esp"');
-      }, 180_000).catch((err) => { throw new Error(`${err.message}; bench said: ${bench.stderr().slice(-2000)}`); });
-      bench.child.kill('SIGKILL');
-      expect((await bench.exited).signal).toBe('SIGKILL');
+      await killInEsp(bench, sim, station);
       expect((await sim.state()).attempts).toBe(1);
 
       // The station's folder is a run folder of its own: resumed as one, with the key no longer needed.

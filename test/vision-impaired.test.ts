@@ -72,11 +72,12 @@ const espCases: Case[] = samples.filter((s) => s.view.screen === 'esp').flatMap(
   impairedMatrix(titleCursor(view, WIDTH, HEIGHT)).map((c) => ({ sample: name, view, impairment: c.name, imp: c.imp })));
 const espResults = new Map<string, Promise<Recognition>>();
 
+const espSpec = loadCatalog().variants.find((v) => v.screen === 'esp')?.texts.fields.esp;
+
 /** The state a reader should give for a text the virtual device shows (the catalog's table; a count is in progress). */
 function espStateOf(text: string): string {
-  const spec = loadCatalog().variants.find((v) => v.screen === 'esp')?.texts.fields.esp;
-  if (spec?.kind !== 'esp') throw new Error('the catalog has no esp field');
-  return /^\(\d+ of \d+ [a-z]+\)$/.test(text) ? 'in-progress' : spec.states[text] ?? `(no state for "${text}")`;
+  if (espSpec?.kind !== 'esp') throw new Error('the catalog has no esp field');
+  return /^\(\d+ of \d+ [a-z]+\)$/.test(text) ? 'in-progress' : espSpec.states[text] ?? `(no state for "${text}")`;
 }
 
 beforeAll(async () => {
@@ -84,16 +85,13 @@ beforeAll(async () => {
   recognizers = [await Recognizer.create({ workers: 2 }), await Recognizer.create({ workers: 2 })];
   const frames = new Map(await Promise.all(samples.map(async ({ name, view }) =>
     [name, (await renderFrame(view, { width: WIDTH, height: HEIGHT, quality: 90 })).jpeg] as const)));
-  cases.forEach((c, i) => {
+  const readInto = (list: Case[], into: Map<string, Promise<Recognition>>) => list.forEach((c, i) => {
     const p = impairFrame(frames.get(c.sample)!, c.imp).then((jpeg) => recognizers[i % recognizers.length].read(jpeg));
     p.catch(() => {});
-    results.set(key(c), p);
+    into.set(key(c), p);
   });
-  espCases.forEach((c, i) => {
-    const p = impairFrame(frames.get(c.sample)!, c.imp).then((jpeg) => recognizers[i % recognizers.length].read(jpeg));
-    p.catch(() => {});
-    espResults.set(key(c), p);
-  });
+  readInto(cases, results);
+  readInto(espCases, espResults);
 });
 afterAll(async () => { await Promise.all(recognizers.map((r) => r.close())); });
 

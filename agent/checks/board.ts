@@ -1,7 +1,7 @@
 // Is the keyboard board (or PiKVM) there and does the device read it: one PING (a PiKVM: its HID state), its
 // flags and its round trip.
 import { isPikvmSpec } from '../../drivers/hid/open.ts';
-import { parsePikvmSpec } from '../../drivers/hid/pikvm-api.ts';
+import { parsePikvmSpec, type PikvmConfig } from '../../drivers/hid/pikvm-api.ts';
 import { openPikvmHid, PikvmHid } from '../../drivers/hid/pikvm.ts';
 import { openHid, type OpenHidOptions } from '../../drivers/hid/serial-board.ts';
 import { parseHidSpec } from '../../drivers/hid/transport.ts';
@@ -68,14 +68,15 @@ export interface BoardSpecCheckOptions extends BoardCheckOptions {
 export async function openBoardForCheck(spec: string, opts: BoardSpecCheckOptions = {}): Promise<{ hid: HidDevice; failed?: undefined } | { hid?: undefined; failed: CheckResult }> {
   const name = opts.name ?? `board ${spec}`;
   if (isPikvmSpec(spec)) {
+    let config: PikvmConfig;
     try {
-      parsePikvmSpec(spec);
+      config = parsePikvmSpec(spec);
     } catch (err) {
       return { failed: { name, ok: false, detail: (err as Error).message, fix: 'give the PiKVM as pikvm:https://HOST[,insecure]' } };
     }
     try {
       // Each request held to the check's time limit: an address where nothing answers fails in that time.
-      return { hid: await openPikvmHid(spec.trim(), { timeoutMs: opts.openTimeoutMs ?? 5000 }) };
+      return { hid: await openPikvmHid(config, { timeoutMs: opts.openTimeoutMs ?? 5000 }) };
     } catch (err) {
       // The PiKVM's own message says what to do (which variables to set, the certificate): no second guess.
       return { failed: { name, ok: false, detail: `cannot be reached: ${(err as Error).message}` } };

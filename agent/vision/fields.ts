@@ -80,12 +80,15 @@ function readOne(spec: FieldSpec, input: FieldInput, labels: string[]): unknown 
   }
 }
 
-/** The known text that an OCR reading is within slips of (case, a lost space, a letter), else the reading. */
-function snap(text: string, known: string[]): string {
-  const t = normalizeText(text);
-  let best: string | null = null, bestSim = 0.85;
+/**
+ * The known text that an OCR reading is within slips of (case, a lost space, a letter), else the reading;
+ * compared as `form` makes the two (normalized by default) and at least `least` similar.
+ */
+function snap(text: string, known: string[], form: (t: string) => string = normalizeText, least = 0.85): string {
+  const t = form(text);
+  let best: string | null = null, bestSim = least;
   for (const k of known) {
-    const sim = textSimilarity(t, normalizeText(k));
+    const sim = textSimilarity(t, form(k));
     if (sim >= bestSim) { best = k; bestSim = sim; }
   }
   return best ?? text;
@@ -369,14 +372,6 @@ function readEsp(lines: TextLine[], spec: EspSpec, buttons: string[]): { phases:
   // OCR may lose the space inside a name ("Devicesetup"): names are compared without spaces, over one word
   // fewer or more than they have.
   const compact = (t: string) => normalizeText(t).replace(/[^a-z0-9]/g, '');
-  const knownItem = (name: string) => {
-    let best = 0.8, text = name;
-    for (const k of spec.items) {
-      const sim = textSimilarity(compact(name), compact(k));
-      if (sim >= best) { best = sim; text = k; }
-    }
-    return text;
-  };
   for (let r = 0; r < rows.length; r++) {
     const words = rows[r].words;
     for (const name of phases) {
@@ -399,11 +394,11 @@ function readEsp(lines: TextLine[], spec: EspSpec, buttons: string[]): { phases:
       const text = rows[r].words.join(' ');
       if (buttons.some((b) => textSimilarity(normalizeText(text), normalizeText(b)) >= 0.85)) continue;
       // An item whose state cannot be read is still listed, as unknown: left out, the phase would look as if
-      // it had one item fewer. A row with too few letters for a name is OCR of an icon, not an item.
+      // it had one item fewer. What OCR made of the gap before a state (a "~", a dash) is not part of the name;
+      // a row with too few letters for a name is OCR of an icon, not an item.
       const item = splitState(rows[r].words, states);
-      // What OCR made of the space before a state (a "~", a dash) is not part of the name.
       const name = item.name.replace(/(\s+[^\p{L}\p{N}]+)+$/u, '');
-      if ((name.match(/\p{L}/gu)?.length ?? 0) >= 3) found[p].phase.items.push({ name: knownItem(name), state: item.state });
+      if ((name.match(/\p{L}/gu)?.length ?? 0) >= 3) found[p].phase.items.push({ name: snap(name, spec.items, compact, 0.8), state: item.state });
     }
   }
   return { phases: found.map((f) => f.phase) };

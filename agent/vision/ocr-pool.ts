@@ -52,8 +52,6 @@ interface Slot {
   worker: Promise<Worker>;
   jobs: number;
   busy: boolean;
-  /** The page segmentation mode the worker is set to (null: not set yet). */
-  psm: PSM | null;
   /** A replacement that is loading; it takes over once ready. */
   next: Worker | null;
   loading: boolean;
@@ -67,12 +65,14 @@ export class OcrPool {
   private readonly lang: LangData;
   private closed = false;
   private recycled = 0;
+  /** The page segmentation mode each worker was last set to (a new worker has none). */
+  private readonly psmOf = new WeakMap<Worker, PSM>();
 
   constructor(opts: OcrPoolOptions = {}) {
     const size = Math.max(1, Math.floor(opts.size ?? availableParallelism()));
     this.recycleAfter = Math.max(1, opts.recycleAfter ?? 400);
     this.lang = findEnglishData();
-    for (let i = 0; i < size; i++) this.slots.push({ worker: this.spawn(), jobs: 0, busy: false, psm: null, next: null, loading: false });
+    for (let i = 0; i < size; i++) this.slots.push({ worker: this.spawn(), jobs: 0, busy: false, next: null, loading: false });
   }
 
   /** Workers replaced so far (they are replaced after `recycleAfter` jobs). */
@@ -144,10 +144,9 @@ export class OcrPool {
       // restores every one of tesseract's parameters around a job given parameters, which cost more (about
       // 3 ms a job, a twentieth of all OCR time over the sample screens) than the extra round trip.
       const psm = PSM_OF[job.layout];
-      if (slot.psm !== psm) {
-        slot.psm = null; // unknown until the worker has taken it
+      if (this.psmOf.get(worker) !== psm) {
         await worker.setParameters({ tessedit_pageseg_mode: psm });
-        slot.psm = psm;
+        this.psmOf.set(worker, psm);
       }
       // TSV: words with their boxes and lines, a string; the `blocks` tree (every symbol with its choices) costs
       // far more to build and to pass between threads.
@@ -163,7 +162,6 @@ export class OcrPool {
         const old = slot.worker;
         slot.worker = this.spawn();
         slot.jobs = 0;
-        slot.psm = null;
         old.then((w) => w.terminate()).catch(() => {});
       } else if (!this.closed && slot.jobs >= this.recycleAfter && !slot.loading && !slot.next) {
         slot.loading = true;
@@ -185,7 +183,6 @@ export class OcrPool {
     slot.worker = Promise.resolve(slot.next!);
     slot.next = null;
     slot.jobs = 0;
-    slot.psm = null;
     this.recycled += 1;
     old.then((w) => w.terminate()).catch(() => {});
   }

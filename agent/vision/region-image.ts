@@ -176,19 +176,13 @@ export function inkLines(grey: Uint8Array, w: number, h: number, inner: Box, pic
   if (limit <= 0) return { lines: [], limit: 0 };
   const cx0 = Math.max(0, Math.round(inner.x0)), cx1 = Math.min(w, Math.round(inner.x1));
   const minInk = Math.max(2, Math.round(0.002 * (cx1 - cx0)));
-  const rowInk = new Uint8Array(h);
-  for (let y = 0; y < h; y++) {
-    let c = 0;
-    const row = y * w;
-    for (let x = cx0; x < cx1; x++) if (grey[row + x] < limit) c++;
-    rowInk[y] = c >= minInk ? 1 : 0;
-  }
+  // Runs of rows with ink, in one pass.
   const runs: { y0: number; y1: number }[] = [];
-  for (let y = 0; y < h; y++) {
-    if (!rowInk[y]) continue;
-    const y0 = y;
-    while (y < h && rowInk[y]) y++;
-    runs.push({ y0, y1: y });
+  let start = -1;
+  for (let y = 0; y <= h; y++) {
+    let c = 0;
+    if (y < h) for (let x = cx0, row = y * w; x < cx1; x++) if (grey[row + x] < limit) c++;
+    if (c >= minInk) { if (start < 0) start = y; } else if (start >= 0) { runs.push({ y0: start, y1: y }); start = -1; }
   }
   // Join a small mark to the line it belongs to across a small gap (the dots over i and j, accents over
   // capitals, a broken stroke); two lines of text, however close, stay two.
