@@ -1,9 +1,10 @@
 // The MJPEG-over-HTTP frame source against a real node:http server streaming real JPEGs made by sharp.
-import { createServer, type Server, type ServerResponse } from 'node:http';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MjpegHttpSource, MultipartJpegParser, openCapture, snapshotOnce } from '../drivers/capture/mjpeg-http.ts';
 import type { FrameSource } from '../drivers/capture/types.ts';
+import { RECENT_MS, RECENT_SPACING_MS } from '../drivers/capture/newest-frame.ts';
+import { StreamServer } from './helpers/stream-server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,59 +22,6 @@ function withEmbeddedEoi(jpeg: Buffer): Buffer {
 async function meanColour(jpeg: Buffer): Promise<number[]> {
   const stats = await sharp(jpeg).stats();
   return stats.channels.slice(0, 3).map((c) => Math.round(c.mean));
-}
-
-/** A stream server the test drives by hand: each GET /stream becomes a client that frames are written to. */
-class StreamServer {
-  server!: Server;
-  url = '';
-  clients: ServerResponse[] = [];
-  snapshot: Buffer = Buffer.alloc(0);
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      if (req.url === '/stream') {
-        res.writeHead(200, { 'Content-Type': 'multipart/x-mixed-replace; boundary=frameboundary', 'Cache-Control': 'no-store' });
-        this.clients.push(res);
-      } else if (req.url === '/snapshot') {
-        res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': this.snapshot.length });
-        res.end(this.snapshot);
-      } else {
-        res.writeHead(404, { 'Content-Type': 'text/plain' });
-        res.end('not here');
-      }
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
-  }
-
-  get client(): ServerResponse {
-    const c = this.clients.at(-1);
-    if (!c) throw new Error('no client connected');
-    return c;
-  }
-
-  async waitForClients(n: number): Promise<void> {
-    for (let i = 0; i < 200 && this.clients.length < n; i++) await sleep(10);
-    expect(this.clients.length).toBeGreaterThanOrEqual(n);
-  }
-
-  /** One part; without Content-Length the reader must find the JPEG's end itself. Optionally in small pieces. */
-  async send(jpeg: Buffer, { length = true, pieces = 1 } = {}): Promise<void> {
-    const head = `--frameboundary\r\nContent-Type: image/jpeg\r\n${length ? `Content-Length: ${jpeg.length}\r\n` : ''}\r\n`;
-    const part = Buffer.concat([Buffer.from(head), jpeg, Buffer.from('\r\n')]);
-    const size = Math.ceil(part.length / pieces);
-    for (let i = 0; i < part.length; i += size) {
-      this.client.write(part.subarray(i, i + size));
-      if (pieces > 1) await sleep(5);
-    }
-  }
-
-  async stop(): Promise<void> {
-    for (const c of this.clients) c.destroy();
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
 }
 
 describe('MJPEG over HTTP', () => {
@@ -122,6 +70,32 @@ describe('MJPEG over HTTP', () => {
     await stream.send(red);
     expect((await later).seq).toBe(4);
     expect(src.stats).toMatchObject({ frames: 4, connections: 1, reconnects: 0 });
+  });
+
+  it('keeps the last seconds, a few frames a second, however fast the grabber sends, for a busy reader to look back at', async () => {
+    const src = new MjpegHttpSource(`${stream.url}/stream`, { frameTimeoutMs: 3000 });
+    source = src;
+    await stream.waitForClients(1);
+    // 30 frames a second for 5 s, as a capture card sends them.
+    const started = Date.now();
+    let sent = 0;
+    while (Date.now() - started < 5000) {
+      await stream.send([red, green, blue][sent++ % 3]);
+      await sleep(33);
+    }
+    await sleep(100);
+    const newest = await src.latest();
+    expect(newest.seq).toBe(sent);
+    const kept = src.recent();
+    expect(kept.at(-1)).toBe(newest);
+    expect(kept.map((f) => f.seq)).toEqual([...kept.map((f) => f.seq)].sort((a, b) => a - b));
+    // Nearly RECENT_MS back and no further, in a few frames a second, not the 120 that came in that time.
+    expect(newest.at - kept[0].at).toBeLessThanOrEqual(RECENT_MS);
+    expect(newest.at - kept[0].at).toBeGreaterThan(RECENT_MS - 1000);
+    expect(kept.length).toBeGreaterThanOrEqual(RECENT_MS / RECENT_SPACING_MS / 2);
+    expect(kept.length).toBeLessThanOrEqual(24);
+    await src.close();
+    expect(src.recent()).toEqual([]);
   });
 
   it('finds frames without Content-Length by the JPEG markers, even split into pieces', async () => {

@@ -437,6 +437,17 @@ const followEsp: Action = async (ctx, obs) => {
   return 'continue';
 };
 
+/**
+ * When the device has left the ESP: its last picture, if the agent was still reading an earlier one while it
+ * showed (the end state, which item failed). Looked back at among the frames the capture kept.
+ */
+export async function lookBackAtEsp(ctx: RunContext): Promise<void> {
+  const last = await ctx.observer.lastSkipped('esp');
+  if (!last) return;
+  ctx.log.info({ seq: last.frame.seq, at: new Date(last.frame.at).toISOString() }, 'esp: its last picture, looked back at');
+  await followEsp(ctx, last);
+}
+
 const reseal: Action = async (ctx, obs) => {
   absorbFields(ctx, obs.rec.fields);
   if (!ctx.options.reseal) {

@@ -1,12 +1,13 @@
 // Watches the capture source and reads frames: a frame equal to the last one costs a hash, nothing more.
 import { createHash } from 'node:crypto';
 import type { Frame, FrameSource } from '../../drivers/capture/types.ts';
-import type { Recognition } from '../vision/types.ts';
+import type { Recognition, ScreenId } from '../vision/types.ts';
 import { RunFailure } from './errors.ts';
 
 export interface ScreenReader {
   /** Fast by default (the screen and its fields); `allText` reads every line of the page with its box. */
-  read(image: Buffer, opts?: { allText?: boolean }): Promise<Recognition>;
+  /** `aside`: a frame from before the last one read, which must not change what the reader remembers of the stream. */
+  read(image: Buffer, opts?: { allText?: boolean; aside?: boolean }): Promise<Recognition>;
 }
 
 export interface Observation {
@@ -19,6 +20,8 @@ export interface Observation {
 
 export class Observer {
   private last: Observation | null = null;
+  /** The seq of the frame observed before the current one: those between the two were skipped while reading. */
+  private seqBefore = 0;
   private deadline: { at: number; why: () => string } | null = null;
   /** When the picture last changed, by its hash: a hung grabber repeats its last frame for good. */
   private sameSince = 0;
@@ -62,7 +65,8 @@ export class Observer {
     } catch (err) {
       throw new RunFailure('infrastructure', `no frame from ${this.capture.description}: ${(err as Error).message}`);
     }
-    const hash = createHash('sha1').update(frame.data).digest('hex');
+    const hash = sha1(frame.data);
+    this.seqBefore = this.last?.frame.seq ?? 0;
     if (this.last && this.last.hash === hash) {
       this.last = { ...this.last, frame, changed: false };
       const stillMs = frame.at - this.sameSince;
@@ -82,6 +86,42 @@ export class Observer {
     }
     this.last = { frame, hash, rec, changed: true };
     return this.last;
+  }
+
+  /**
+   * The last picture of `screen` among the frames skipped while the current one's predecessor was read, when the
+   * device has left `screen` meanwhile: a state it showed only while the agent was busy (the ESP's end, shown a
+   * second or two before the result page). The screen changes once in between, so the last frame showing it is
+   * found by halving, at most `maxReads` reads; frames with the current frame's bytes are the current screen.
+   * Null when no kept frame shows it.
+   */
+  async lastSkipped(screen: ScreenId, maxReads = 6): Promise<Observation | null> {
+    const current = this.last;
+    if (!current || current.rec.screen === screen) return null;
+    const frames = this.capture.recent()
+      .filter((f) => f.seq > this.seqBefore && f.seq < current.frame.seq)
+      .map((frame) => ({ frame, hash: sha1(frame.data) }))
+      .filter((f) => f.hash !== current.hash);
+    let found: Observation | null = null;
+    let lo = 0;
+    let hi = frames.length - 1;
+    for (let reads = 0; lo <= hi && reads < maxReads; reads++) {
+      const mid = (lo + hi + 1) >> 1;
+      const { frame, hash } = frames[mid];
+      let rec: Recognition;
+      try {
+        rec = await this.reader.read(frame.data, { aside: true });
+      } catch (err) {
+        throw new RunFailure('infrastructure', `OCR failed on frame ${frame.seq}: ${(err as Error).message}`);
+      }
+      if (rec.screen === screen) {
+        found = { frame, hash, rec, changed: true };
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
   }
 
   /**
@@ -129,3 +169,5 @@ export class Observer {
     return obs && obs.rec.screen !== before.rec.screen ? obs : null;
   }
 }
+
+const sha1 = (data: Buffer) => createHash('sha1').update(data).digest('hex');

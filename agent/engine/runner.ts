@@ -9,7 +9,7 @@ import type { Power } from '../../drivers/power/types.ts';
 import { Evidence } from '../report/evidence.ts';
 import { emptyDevice, writeReport, type Report, type Result, type Step } from '../report/report.ts';
 import type { ScreenId } from '../vision/types.ts';
-import { runAction } from './actions.ts';
+import { lookBackAtEsp, runAction } from './actions.ts';
 import { ScreenTracker } from './transitions.ts';
 import type { RunContext, RunOptions, TextFinder } from './context.ts';
 import { RunFailure } from './errors.ts';
@@ -151,6 +151,7 @@ async function loop(ctx: RunContext, started: number, journal: RunJournal): Prom
     const obs = await ctx.observer.look();
     const rec = obs.rec;
     if (rec.screen !== screen) {
+      if (screen && stepFor(flow, screen)?.do === 'follow-esp') await lookBackAtEsp(ctx);
       ctx.progress.info(`screen ${rec.screen}${rec.os ? ` (${rec.os})` : ''}`);
       ctx.log.info({ screen: rec.screen, os: rec.os, confidence: rec.confidence, lines: rec.lines.map((l) => l.text) }, 'screen');
       if (waiting) {

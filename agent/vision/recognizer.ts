@@ -31,6 +31,11 @@ export interface ReadOptions {
   allText?: boolean;
   /** When the frame arrived (ms since epoch; default now): what frozenMs is measured with. */
   at?: number;
+  /**
+   * A frame from before the last one read (looked back at): read as a new frame, and what the stream
+   * remembers (the last frame, which the next one is compared with) stays as it was.
+   */
+  aside?: boolean;
 }
 
 /** What reading has cost a Recognizer so far. */
@@ -93,9 +98,9 @@ export class Recognizer {
     const at = opts.at ?? Date.now();
     const ms = () => Math.round(performance.now() - t0);
     this.tally.frames += 1;
-    if (this.gate.sameBytes(image, at) && this.last) { this.tally.sameBytes += 1; return this.again(this.last, opts, at, ms); }
+    if (!opts.aside && this.gate.sameBytes(image, at) && this.last) { this.tally.sameBytes += 1; return this.again(this.last, opts, at, ms); }
     const thumb = await decodeThumbnail(image);
-    if (this.last && this.gate.nearlyRead(thumb)) { this.tally.nearlySame += 1; return this.again(this.last, opts, at, ms); }
+    if (!opts.aside && this.last && this.gate.nearlyRead(thumb)) { this.tally.nearlySame += 1; return this.again(this.last, opts, at, ms); }
     this.tally.newFrames += 1;
     const reader = new FrameReader(this.pool, this.catalog, image, thumb, this.ocrCache);
     const r = await reader.recognize().finally(() => { this.tally.ocrJobs += reader.ocrJobs; this.tally.ocrCached += reader.ocrCached; });
@@ -103,8 +108,9 @@ export class Recognizer {
       screen: r.screen, os: r.os, confidence: r.confidence, lines: r.lines, fields: r.fields,
       width: reader.frameWidth, height: reader.frameHeight, ms: 0,
       ...(r.candidates ? { candidates: r.candidates } : {}),
-      frozenMs: this.gate.frozenMs(at), activeArea: r.activeArea, regionsRead: r.regionsRead,
+      frozenMs: opts.aside ? 0 : this.gate.frozenMs(at), activeArea: r.activeArea, regionsRead: r.regionsRead,
     };
+    if (opts.aside) return this.again({ rec, reader }, { ...opts, aside: true }, at, ms);
     this.gate.markRead(thumb);
     // A frame with no signal keeps nothing to read later.
     this.last = { rec, reader: r.screen === 'no-signal' ? null : reader };
@@ -113,7 +119,7 @@ export class Recognizer {
 
   /** The recognition of the last frame read, for this frame (with every line when asked). */
   private async again(last: { rec: Recognition; reader: FrameReader | null }, opts: ReadOptions, at: number, ms: () => number): Promise<Recognition> {
-    const rec: Recognition = { ...last.rec, frozenMs: this.gate.frozenMs(at) };
+    const rec: Recognition = { ...last.rec, frozenMs: opts.aside ? 0 : this.gate.frozenMs(at) };
     if (opts.allText) {
       const reader = last.reader;
       const before = reader?.ocrJobs ?? 0;

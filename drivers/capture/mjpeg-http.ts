@@ -90,6 +90,10 @@ export class MjpegHttpSource implements FrameSource {
     return this.frames.next(afterSeq, timeoutMs);
   }
 
+  recent(): readonly Frame[] {
+    return this.frames.recent();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -1,6 +1,14 @@
-// The newest frame of a source and whoever waits for one: what every FrameSource shares. Only the newest
-// frame is kept (a reader wants the screen as it is now, not a backlog); seq counts every frame delivered.
+// The newest frame of a source and whoever waits for one: what every FrameSource shares. A reader gets the
+// newest frame (the screen as it is now, not a backlog); seq counts every frame delivered. The last few
+// seconds are kept too, thinned, so that a reader that was busy can look back at what it skipped.
 import type { Frame } from './types.ts';
+
+/** How far back recent() reaches. A read takes well under a second; on a loaded bench it may take two. */
+export const RECENT_MS = 4000;
+/** recent() keeps a frame per this much time: a 30 fps grabber holds about as much as a 5 fps stream. */
+export const RECENT_SPACING_MS = 200;
+/** And never more frames than this, whatever their times say. */
+const RECENT_MAX = 24;
 
 interface Waiter {
   afterSeq: number;
@@ -12,6 +20,8 @@ interface Waiter {
 export class NewestFrame {
   private frame: Frame | null = null;
   private seq = 0;
+  /** Oldest first; the newest frame is always the last. */
+  private history: Frame[] = [];
   private waiters: Waiter[] = [];
   /** Waits of ready(): a refusal fails these but not the waits for frames. */
   private readyWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
@@ -25,10 +35,16 @@ export class NewestFrame {
     return this.frame;
   }
 
+  /** Frames of the last RECENT_MS, oldest first, the newest last: at least one of every RECENT_SPACING_MS. */
+  recent(): readonly Frame[] {
+    return this.history;
+  }
+
   /** A new frame: it becomes the newest, and every waiter whose `afterSeq` it passes gets it. */
   deliver(data: Buffer): Frame {
     const frame: Frame = { data, at: Date.now(), seq: ++this.seq };
     this.frame = frame;
+    this.remember(frame);
     const due = this.waiters.filter((w) => w.afterSeq < frame.seq);
     this.waiters = this.waiters.filter((w) => w.afterSeq >= frame.seq);
     for (const w of due) {
@@ -37,6 +53,14 @@ export class NewestFrame {
     }
     for (const w of this.readyWaiters.splice(0)) w.resolve();
     return frame;
+  }
+
+  private remember(frame: Frame): void {
+    const h = this.history;
+    // The newest replaces the one before it while the frame kept before that is less than a spacing old.
+    if (h.length >= 2 && frame.at - h[h.length - 2].at < RECENT_SPACING_MS) h[h.length - 1] = frame;
+    else h.push(frame);
+    while (h.length > 1 && (h.length > RECENT_MAX || frame.at - h[0].at > RECENT_MS)) h.shift();
   }
 
   /** Resolves at the first frame; rejects at refuse() or close(), or with the timeout error. */
@@ -101,6 +125,7 @@ export class NewestFrame {
   /** No more frames: those waiting (ready() too) and every later wait get `error` (the first close wins). */
   close(error: Error): void {
     this.ended ??= error;
+    this.history = [];
     this.rejectWaiters(error);
     this.refuse(error);
   }

@@ -49,6 +49,10 @@ export class PikvmSnapshotSource implements FrameSource {
     return this.frames.next(afterSeq, timeoutMs);
   }
 
+  recent(): readonly Frame[] {
+    return this.frames.recent();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);

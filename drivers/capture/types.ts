@@ -15,5 +15,10 @@ export interface FrameSource {
   latest(timeoutMs?: number): Promise<Frame>;
   /** Resolves with the first frame whose seq is greater than `afterSeq`. */
   next(afterSeq: number, timeoutMs?: number): Promise<Frame>;
+  /**
+   * Frames of the last few seconds, oldest first, the newest last (thinned to a few a second): what a reader
+   * busy with one frame skipped, to look back at.
+   */
+  recent(): readonly Frame[];
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@
 // report's fields and evidence, and the device's own record of what it was given (/state).
 import { readFileSync, mkdtempSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { expect } from 'vitest';
 import { runAgent, startSim, type AgentResult, type SimProcess, type SimState } from './processes.ts';
 
@@ -83,7 +83,7 @@ export interface ScenarioRunOptions {
 export async function runScenario(e: Expectation, transport: 'pty' | 'tcp', extraArgs: string[] = [], opts: ScenarioRunOptions = {}): Promise<ScenarioRun> {
   const sim = await startSim(['--scenario', e.scenario, '--serial', transport, '--speed', opts.speed ?? SPEED, ...(opts.simArgs ?? [])]);
   try {
-    const out = mkdtempSync(join(tmpdir(), `ahil-${e.scenario}-`));
+    const out = mkdtempSync(join(tmpdir(), `ahil-${basename(e.scenario, '.yaml')}-`));
     const hid = transport === 'pty' ? `serial:${sim.info.serial}` : `tcp://${sim.info.tcp}`;
     const args = ['run', '--hid', hid, '--capture', sim.info.video, '--out', out, '--log-level', 'warn',
       ...(opts.noExpectations ? [] : ['--expect-organization', CONTOSO.organization, '--expect-profile', CONTOSO.profile]), ...extraArgs];
