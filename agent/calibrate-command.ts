@@ -7,8 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openCaptureSpec } from '../drivers/capture/open.ts';
 import type { FrameSource } from '../drivers/capture/types.ts';
-import { openHid, type SerialBoard } from '../drivers/hid/serial-board.ts';
-import { parseHidSpec } from '../drivers/hid/transport.ts';
+import { checkHidSpec, openHidDevice } from '../drivers/hid/open.ts';
+import type { HidDevice } from '../drivers/hid/types.ts';
 import { loadBench } from './bench/bench-file.ts';
 import { measureActiveArea, measureKeyLatency, measurePointer, overscanOf } from './calibration/measure.ts';
 import { CALIBRATION_VERSION, formatCalibration, type Calibration } from './calibration/profile.ts';
@@ -65,18 +65,18 @@ function stationParts(o: CalibrateCommandOptions): { station: string; hid: strin
 export async function calibrateCommand(o: CalibrateCommandOptions, io: CalibrateIo = STD_IO): Promise<number> {
   const parts = stationParts(o);
   try {
-    parseHidSpec(parts.hid);
+    checkHidSpec(parts.hid);
   } catch (err) {
     throw new UsageError(`hid: ${(err as Error).message}`);
   }
   const rounds = Math.round(count(o.rounds, '--rounds', 3));
   const timeoutMs = count(o.timeout, '--timeout', 10) * 1000;
 
-  let hid: SerialBoard | null = null;
+  let hid: HidDevice | null = null;
   let capture: FrameSource | null = null;
   let recognizer: Recognizer | null = null;
   try {
-    const opened = await Promise.allSettled([openHid(parts.hid), openCaptureSpec(parts.capture), Recognizer.create()]);
+    const opened = await Promise.allSettled([openHidDevice(parts.hid), openCaptureSpec(parts.capture), Recognizer.create()]);
     const what = [`the keyboard board (${parts.hid})`, `the video source (${withoutCredentials(parts.capture)})`, 'OCR'];
     hid = opened[0].status === 'fulfilled' ? opened[0].value : null;
     capture = opened[1].status === 'fulfilled' ? opened[1].value : null;

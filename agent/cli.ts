@@ -106,6 +106,7 @@ bench
   .argument('<bench>', 'bench file (YAML)')
   .option('--stations <names>', 'only these stations, comma-separated')
   .option('--out <dir>', 'bench run folder (default runs/bench-TIMESTAMP)')
+  .option('--resume <dir>', 'go on with the bench run in DIR after its process stopped: finished stations are kept, unfinished ones go on from their journals (never pressing Provision, Retry or Reseal twice)')
   .addOption(new Option('--log-level <level>', 'how much the terminal shows').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
   .action(async (file: string, opts) => {
     const { benchRunCommand } = await import('./bench/bench-command.ts');

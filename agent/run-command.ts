@@ -1,7 +1,7 @@
 // `autopilot-hil run`: one technician flow on one station (or on the built-in virtual device), ending with
 // a report and an exit code. Whatever part fails, a report is written that says which part and why.
 import { join, resolve } from 'node:path';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { openHidDevice } from '../drivers/hid/open.ts';
 import { openCaptureSpec } from '../drivers/capture/open.ts';
 import { openPower } from '../drivers/power/open.ts';
@@ -13,12 +13,12 @@ import { Recognizer, findText } from './vision/recognizer.ts';
 import { runFlow } from './engine/runner.ts';
 import { Progress, type LogLevel } from './engine/progress.ts';
 import { EXIT, RunFailure, UsageError } from './engine/errors.ts';
-import { readScenarioFacts, startBuiltinDevice, type BuiltinDevice } from './engine/builtin-device.ts';
+import { outlivedDevice, readScenarioFacts, startBuiltinDevice, type BuiltinDevice } from './engine/builtin-device.ts';
 import type { RunOptions, WifiSettings } from './engine/context.ts';
 import type { ScreenId } from './vision/types.ts';
 import { emptyDevice, writeReport, type Expected } from './report/report.ts';
 import { applyCalibration, loadCalibration, type Calibration } from './calibration/index.ts';
-import { FileJournal, bootId, readJournal, refuseUnfinished, type RestoredRun, type StationSpec } from './engine/journal.ts';
+import { FileJournal, readJournal, refuseUnfinished, type RestoredRun, type StationSpec } from './engine/journal.ts';
 
 export interface RunCommandOptions {
   hid?: string;
@@ -176,33 +176,6 @@ async function resumeCommand(o: RunCommandOptions): Promise<number> {
   return execute(options, progress, new Date(run.startedAt), run, async () => ({
     spec: run.station, device: outlivedDevice(run), calibration: run.station.calibration ? loadCalibration(run.station.calibration) : null,
   }));
-}
-
-/**
- * The built-in virtual device that outlived the agent which started it (it is its own process): this run stops it
- * when it ends, as a fresh run stops its own. Only the same process: same boot, same pid, the device program.
- */
-function outlivedDevice(run: RestoredRun): BuiltinDevice | null {
-  const builtin = run.station.builtin;
-  const pid = builtin?.pid;
-  if (!builtin || !pid || run.lives[0]?.bootId == null || run.lives[0].bootId !== bootId()) return null;
-  const isDevice = () => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('autopilot-hil-sim');
-    } catch {
-      return false;
-    }
-  };
-  if (!isDevice()) return null;
-  return {
-    endpoints: builtin.endpoints,
-    pid,
-    stop: async () => {
-      if (!isDevice()) return;
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 50 && isDevice(); i++) await new Promise((r) => setTimeout(r, 100));
-    },
-  };
 }
 
 interface StationStart { spec: StationSpec; device: BuiltinDevice | null; calibration?: Calibration | null }

@@ -206,3 +206,39 @@ describe('calibration profiles: bad ones are refused naming the file, line and f
     expect(b.stderr).toMatch(/--hid and --capture go together/);
   });
 });
+
+describe('autopilot-hil calibrate through a PiKVM (its HTTP API for the keys, the pointer and the video)', () => {
+  const USER = 'technician';
+  const PASSWORD = 'pikvm-secret-2026';
+
+  it('measures the bars, the key latency and the pointer as with a serial board, and names the PiKVM as the source', async () => {
+    // The virtual PiKVM takes these credentials (a child process inherits them); the agent gets them its own way.
+    process.env.AUTOPILOT_HIL_SIM_PIKVM_USER = USER;
+    process.env.AUTOPILOT_HIL_SIM_PIKVM_PASSWORD = PASSWORD;
+    const sim = await startSim(['--scenario', 'win11', '--serial', 'tcp', '--size', `${W}x${H}`, '--cursor', '--border', '0.06,0.06,0.125,0.125', '--pikvm'])
+      .finally(() => {
+        delete process.env.AUTOPILOT_HIL_SIM_PIKVM_USER;
+        delete process.env.AUTOPILOT_HIL_SIM_PIKVM_PASSWORD;
+      });
+    try {
+      await untilScreen(sim, 'oobe-region');
+      const pikvm = `pikvm:${(sim.info as { pikvm?: string }).pikvm}`;
+      const dir = mkdtempSync(join(tmpdir(), 'ahil-cal-pikvm-'));
+      const r = await runAgent(['calibrate', '--station', 'kvm-a', '--hid', pikvm, '--capture', pikvm, '--out', dir],
+        { AUTOPILOT_HIL_PIKVM_USER: USER, AUTOPILOT_HIL_PIKVM_PASSWORD: PASSWORD });
+      expect(r.code, r.stderr).toBe(0);
+      const c = loadCalibration(join(dir, 'kvm-a.json'));
+      expect(c.source).toEqual({ hid: pikvm, capture: pikvm });
+      for (const k of ['x0', 'y0', 'x1', 'y1'] as const) expect(Math.abs(c.activeArea[k] - ACTIVE[k]), k).toBeLessThanOrEqual(2);
+      expect(c.keyLatencyMs?.samples).toBe(6);
+      expect(c.pointer).not.toBeNull();
+      expect(c.pointer!.errorPx).toBeLessThan(3);
+      // The keys went through the PiKVM, and the region list is as it was.
+      const state = await sim.state();
+      expect(state.hid.filter((e) => e.type === 'key' && e.down).map((e) => e.code)).toEqual(['ArrowDown', 'ArrowUp', 'ArrowDown', 'ArrowUp', 'ArrowDown', 'ArrowUp']);
+      expect(r.stdout + r.stderr + readFileSync(join(dir, 'kvm-a.json'), 'utf8')).not.toContain(PASSWORD);
+    } finally {
+      await sim.stop();
+    }
+  }, 180_000);
+});

@@ -176,6 +176,76 @@ describe('run --resume', () => {
     }
   }, 420_000);
 
+  it('bench run --resume: the stopped bench goes on, the unfinished station from its journal, the finished one kept; one summary', async () => {
+    const sim = await startSim(['--scenario', longEspScenario(), '--serial', 'tcp', '--speed', '600']);
+    const dir = tmp('bench-resume');
+    const benchFile = join(dir, 'bench.yaml');
+    writeFileSync(benchFile, [
+      'stations:',
+      '  - name: lab-1',
+      `    hid: tcp://${sim.info.tcp}`,
+      `    capture: ${sim.info.video}`,
+      '    expect: { organization: Contoso, profile: Lab pre-provisioning }',
+      '    wifi: { ssid: LabNet, keyEnv: AHIL_TEST_WIFI_KEY }',
+      // A device with no Autopilot profile: its run ends (product) long before lab-1 leaves the ESP.
+      '  - name: lab-2',
+      '    virtual: no-profile',
+      '    speed: 600',
+    ].join('\n'));
+    const out = join(dir, 'bench-run');
+    const env = { AHIL_TEST_WIFI_KEY: WIFI_KEY };
+    try {
+      const bench = startAgent(['bench', 'run', benchFile, '--out', out, '--log-level', 'warn'], env);
+      await until('lab-2 finished', async () => existsSync(join(out, 'lab-2', JOURNAL_FILE)) && journalText(join(out, 'lab-2')).includes('"kind":"end"'), 180_000);
+      const killedAt = await killInEsp(bench, sim, join(out, 'lab-1'));
+      expect(existsSync(join(out, 'summary.json'))).toBe(false);
+      const lab2Report = readFileSync(join(out, 'lab-2', 'report.json'));
+
+      // Without --resume the folder is refused: lab-1's run did not finish.
+      const plain = await runAgent(['bench', 'run', benchFile, '--out', out], env);
+      expect(plain.code).toBe(64);
+      expect(plain.stderr).toContain(`station lab-1 holds a run that did not finish`);
+      expect(plain.stderr).toContain(`--resume ${out}`);
+      // --resume is its own --out.
+      const both = await runAgent(['bench', 'run', benchFile, '--resume', out, '--out', join(dir, 'other')], env);
+      expect(both.code).toBe(64);
+      expect(both.stderr).toMatch(/leave out --out/);
+
+      const resumed = await runAgent(['bench', 'run', benchFile, '--resume', out, '--log-level', 'warn'], env);
+      // lab-2 ended product (no profile): the bench's exit code is the worst of its stations'.
+      expect(resumed.code, resumed.stderr.slice(-3000)).toBe(1);
+      expect(resumed.stdout).toMatch(/lab-1\s+passed \(resumed\)/);
+      expect(resumed.stdout).toMatch(/lab-2\s+product \(finished before, kept\): .*profile/);
+
+      const state = await sim.state();
+      expect(state.resealed).toBe(true);
+      expect(state.attempts, 'Provision pressed once, by the first bench process').toBe(1);
+      expect(windowsKeyDowns(state)).toBe(5);
+      expect(state.typed).toBe(WIFI_KEY);
+
+      const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+      expect(summary.stations.map((st: any) => [st.name, st.result, st.resume])).toEqual([['lab-1', 'passed', 'resumed'], ['lab-2', 'product', 'kept']]);
+      // The bench began with the first process; its time covers both.
+      expect(Date.parse(summary.startedAt)).toBeLessThan(killedAt);
+      expect(Date.parse(summary.resumedAt)).toBeGreaterThan(killedAt);
+      expect(Date.parse(summary.startedAt) + summary.durationMs).toBeGreaterThan(Date.parse(summary.resumedAt));
+      expect(readFileSync(join(out, 'lab-2', 'report.json')).equals(lab2Report), 'the finished station is not run again').toBe(true);
+      const report = JSON.parse(readFileSync(join(out, 'lab-1', 'report.json'), 'utf8'));
+      const actions = report.steps.map((st: { screen: string; action: string }) => `${st.screen}: ${st.action}`).join('\n');
+      expect(actions).toMatch(/resume/i);
+      expect(actions).toMatch(/provisioning-success: press Reseal/);
+      expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toContain('lab-1');
+      for (const file of filesUnder(out)) expect(readFileSync(file).includes(WIFI_KEY), file).toBe(false);
+
+      // Once the summary is written, the bench run is finished: nothing to resume.
+      const again = await runAgent(['bench', 'run', benchFile, '--resume', out], env);
+      expect(again.code).toBe(64);
+      expect(again.stderr).toMatch(/finished .*summary\.json.*nothing to resume/);
+    } finally {
+      await sim.stop();
+    }
+  }, 420_000);
+
   it('refuses a folder with no journal (missing or not a run folder) with exit 64, naming the file', async () => {
     const missing = join(tmp('missing'), 'no-such-run');
     const r1 = await runAgent(['run', '--resume', missing]);

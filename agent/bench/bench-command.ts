@@ -1,6 +1,7 @@
-// `autopilot-hil bench run BENCH.yaml [--stations a,b] [--out DIR]` and `bench status BENCH.yaml [--json]
+// `autopilot-hil bench run BENCH.yaml [--stations a,b] [--out DIR | --resume DIR]` and `bench status BENCH.yaml [--json]
 // [--set NAME=STATE]`. Both return the exit code: run 0 when every station that ran passed, else the worst
 // category's (1 product or flow, 2 infrastructure); status 0; bad usage or a bad bench file 64.
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LogLevel } from '../engine/progress.ts';
 import { UsageError } from '../engine/errors.ts';
@@ -11,6 +12,8 @@ import { HEALTH_STATES, HealthStore, type HealthState, type StationHealth } from
 export interface BenchRunCommandOptions {
   stations?: string;
   out?: string;
+  /** A bench run folder whose bench process stopped before its end: go on with it. */
+  resume?: string;
   logLevel: LogLevel;
 }
 
@@ -21,14 +24,27 @@ function defaultOutDir(): string {
 export async function benchRunCommand(file: string, o: BenchRunCommandOptions): Promise<number> {
   const bench = loadBench(file);
   const stations = selectStations(bench, o.stations);
-  const outDir = resolve(o.out ?? defaultOutDir());
-  const { summary, files, exitCode } = await runBench(bench, stations, { outDir, logLevel: o.logLevel });
+  if (o.resume !== undefined) checkResumable(o);
+  const outDir = resolve(o.resume ?? o.out ?? defaultOutDir());
+  const { summary, files, exitCode } = await runBench(bench, stations, { outDir, logLevel: o.logLevel, resume: o.resume !== undefined });
   const width = Math.max(...summary.stations.map((s) => s.name.length));
   for (const s of summary.stations) {
-    process.stdout.write(`${s.name.padEnd(width)}  ${s.result}${s.message ? `: ${s.message}` : ''}\n`);
+    const kept = s.resume === 'kept' ? ' (finished before, kept)' : s.resume === 'resumed' ? ' (resumed)' : '';
+    process.stdout.write(`${s.name.padEnd(width)}  ${s.result}${kept}${s.message ? `: ${s.message}` : ''}\n`);
   }
   process.stdout.write(`summary: ${files.json}\n`);
   return exitCode;
+}
+
+/** --resume takes a bench run folder that did not finish; it is its own --out. */
+function checkResumable(o: BenchRunCommandOptions): void {
+  if (o.out !== undefined) throw new UsageError('--resume goes on in the bench run folder it names: leave out --out');
+  const dir = resolve(o.resume!);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--resume ${o.resume}: no such folder`);
+  if (!existsSync(join(dir, 'bench.log'))) throw new UsageError(`--resume ${o.resume}: not a bench run folder (no bench.log: the --out of a bench run)`);
+  if (existsSync(join(dir, 'summary.json'))) {
+    throw new UsageError(`--resume ${o.resume}: that bench run finished (${join(dir, 'summary.json')}): nothing to resume`);
+  }
 }
 
 export interface BenchStatusCommandOptions {

@@ -2,16 +2,18 @@
 // gets its own run folder (report.json, frames, run.log, progress.log, selftest.json), is self-tested
 // first (a station that fails is marked bad and skipped), and runs in isolation: whatever goes wrong in
 // one station ends that station's run (infrastructure), never another's. Ends with the bench summary.
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+// A bench whose process stopped (killed, host rebooted) goes on with --resume: what finished is kept, what
+// did not goes on from its journal, and the summary covers the whole bench.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Recognizer, findText } from '../vision/recognizer.ts';
 import { acquireOcrPool, releaseOcrPool } from '../vision/ocr-pool.ts';
 import { runFlow } from '../engine/runner.ts';
-import { FileJournal, type StationSpec } from '../engine/journal.ts';
+import { FileJournal, journalState, readJournal, type RestoredRun, type StationSpec } from '../engine/journal.ts';
 import { Progress, type LogLevel, type ProgressStatus } from '../engine/progress.ts';
 import { RunFailure, UsageError, type Category } from '../engine/errors.ts';
 import type { RunOptions } from '../engine/context.ts';
-import { emptyDevice, writeReport, type Result } from '../report/report.ts';
+import { emptyDevice, writeReport, type Report, type Result } from '../report/report.ts';
 import { writeBenchSummary, type BenchStationSummary, type BenchSummary } from '../report/bench-summary.ts';
 import { applyCalibration } from '../calibration/apply.ts';
 import { loadCalibration, type Calibration } from '../calibration/profile.ts';
@@ -30,16 +32,24 @@ export interface BenchRunOptions {
   stream?: OverviewStream;
   /** Plain (not a terminal) overview: every this many ms (default 30 s). */
   plainEveryMs?: number;
+  /**
+   * `outDir` is a bench run whose process stopped before its end: a station whose run finished is kept as it is,
+   * one whose run did not goes on from its journal (never pressing Provision, Retry or Reseal again), one with no
+   * run starts now.
+   */
+  resume?: boolean;
 }
 
 /** What the bench keeps of each station beyond the summary's fields. */
 export interface StationOutcome extends BenchStationSummary {
   selfTest?: { ok: boolean; ms: number; checks: { name: string; ok: boolean; detail: string }[] };
   faults?: InjectedFault[];
+  /** With --resume: the run went on from its journal (`resumed`), or had finished before and was kept (`kept`). */
+  resume?: 'resumed' | 'kept';
 }
 
 export interface BenchOutcome {
-  summary: BenchSummary & { stations: StationOutcome[] };
+  summary: BenchSummary & { stations: StationOutcome[]; resumedAt?: string };
   files: { json: string; junit: string; html: string };
   exitCode: number;
 }
@@ -90,17 +100,51 @@ function calibrationOf(config: StationConfig): Calibration | null {
   }
 }
 
-/** Checks what a run needs from outside the bench file before anything starts (bad usage: exit 64). */
-export function preflight(stations: StationConfig[], outDir: string): Map<string, { options: RunOptions; calibration: Calibration | null }> {
-  const out = new Map<string, { options: RunOptions; calibration: Calibration | null }>();
-  for (const s of stations) out.set(s.name, { options: runOptionsOf(s, join(outDir, s.name)), calibration: calibrationOf(s) });
+/** A station of a resumed bench: its run finished (its report), did not (its journal), or never began. */
+type ResumePlan = { kind: 'finished'; report: Report | null } | { kind: 'unfinished'; restored: RestoredRun } | { kind: 'new' };
+
+interface Prepared { options: RunOptions; calibration: Calibration | null; plan: ResumePlan }
+
+/**
+ * Checks what a run needs from outside the bench file before anything starts (bad usage: exit 64): calibrations,
+ * Wi-Fi keys, and each station's folder: with `resume`, its journal must be readable and its agent gone;
+ * without, it must not hold a run that did not finish (that is for --resume).
+ */
+export function preflight(stations: StationConfig[], outDir: string, resume = false): Map<string, Prepared> {
+  const out = new Map<string, Prepared>();
+  for (const s of stations) {
+    const runDir = join(outDir, s.name);
+    const state = journalState(runDir);
+    if (!resume && state === 'unfinished') {
+      throw new UsageError(`${runDir}: station ${s.name} holds a run that did not finish: go on with the bench (bench run ${s.file} --resume ${outDir}), or give another --out`);
+    }
+    const plan: ResumePlan = !resume || state === 'none' ? { kind: 'new' }
+      : state === 'finished' ? { kind: 'finished', report: readReportOf(runDir) }
+      : { kind: 'unfinished', restored: readJournal(runDir) };
+    out.set(s.name, { options: runOptionsOf(s, runDir), calibration: calibrationOf(s), plan });
+  }
   return out;
+}
+
+function readReportOf(runDir: string): Report | null {
+  try {
+    return JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as Report;
+  } catch {
+    return null;
+  }
+}
+
+/** When the bench began: with --resume, the earliest start of its stations' runs. */
+function benchStart(prepared: Map<string, Prepared>): Date {
+  const starts = [...prepared.values()].map(({ plan }) => (plan.kind === 'finished' ? plan.report?.startedAt : plan.kind === 'unfinished' ? plan.restored.startedAt : undefined))
+    .filter((t): t is string => typeof t === 'string' && !Number.isNaN(Date.parse(t))).map((t) => Date.parse(t));
+  return new Date(starts.length ? Math.min(...starts) : Date.now());
 }
 
 export async function runBench(bench: Bench, stations: StationConfig[], opts: BenchRunOptions): Promise<BenchOutcome> {
   const outDir = resolve(opts.outDir);
   mkdirSync(outDir, { recursive: true });
-  const prepared = preflight(stations, outDir);
+  const prepared = preflight(stations, outDir, opts.resume);
   const health = new HealthStore(bench.healthDir);
   health.read(); // a broken health file is bad input, found before anything starts
   const stream = opts.stream ?? process.stderr;
@@ -118,20 +162,28 @@ export async function runBench(bench: Bench, stations: StationConfig[], opts: Be
   // One OCR pool for the whole bench: held here so that it is not closed and started again between stations.
   const pool = acquireOcrPool();
   const ocr = sharedOcrCheck();
-  const startedAt = new Date();
-  note(`bench ${bench.name} (${bench.file}): stations ${stations.map((s) => s.name).join(', ')}`);
+  const now = new Date();
+  const startedAt = opts.resume ? benchStart(prepared) : now;
+  note(`bench ${bench.name} (${bench.file}): ${opts.resume ? 'resumed, ' : ''}stations ${stations.map((s) => s.name).join(', ')}`);
   overview.start();
   let outcomes: StationOutcome[];
   try {
     await pool.ready().catch(() => { /* the OCR check of each self-test says what is wrong */ });
-    outcomes = await Promise.all(stations.map((s) => runStation(s, prepared.get(s.name)!, { outDir, health, overview, ocr, note, logLevel: opts.logLevel })));
+    const c = { outDir, health, overview, ocr, note, logLevel: opts.logLevel };
+    outcomes = await Promise.all(stations.map((s) => {
+      const p = prepared.get(s.name)!;
+      return p.plan.kind === 'finished' ? keptOutcome(s, p.plan.report, c) : runStation(s, p, c);
+    }));
   } finally {
     overview.stop();
     process.off('uncaughtException', onStray);
     process.off('unhandledRejection', onStray);
     await releaseOcrPool();
   }
-  const summary = { bench: bench.name, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), stations: outcomes };
+  const summary = {
+    bench: bench.name, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(),
+    ...(opts.resume ? { resumedAt: now.toISOString() } : {}), stations: outcomes,
+  };
   const files = writeBenchSummary(outDir, summary);
   note(`bench done: ${outcomes.map((o) => `${o.name} ${o.result}`).join(', ')}`);
   return { summary, files, exitCode: benchExitCode(outcomes) };
@@ -146,8 +198,25 @@ interface StationContext {
   logLevel: LogLevel;
 }
 
-/** One station, start to end; never throws. */
-async function runStation(config: StationConfig, prepared: { options: RunOptions; calibration: Calibration | null }, c: StationContext): Promise<StationOutcome> {
+/** A station whose run had finished before the bench process stopped: its verdict as its report gives it. */
+async function keptOutcome(config: StationConfig, report: Report | null, c: StationContext): Promise<StationOutcome> {
+  const { name } = config;
+  const base = { name, reportDir: relative(c.outDir, join(c.outDir, name)) || '.', resume: 'kept' as const, health: c.health.get(name)?.state };
+  c.note(`${name}: its run had finished (${report?.result ?? 'no readable report.json'}): kept as it is`);
+  if (!report) {
+    const message = `its run finished before the bench stopped, but its report.json cannot be read (see ${join(c.outDir, name, 'run.log')})`;
+    c.overview.update(name, { phase: 'done', result: 'infrastructure (kept)' });
+    return { ...base, result: 'infrastructure', category: 'infrastructure', message, durationMs: 0 };
+  }
+  c.overview.update(name, { phase: 'done', result: `${report.result} (kept)` });
+  return {
+    ...base, result: report.result, durationMs: report.durationMs,
+    ...(report.failure ? { category: report.failure.category, message: report.failure.message } : {}),
+  };
+}
+
+/** One station, start to end (or from where its journal says, when resumed); never throws. */
+async function runStation(config: StationConfig, prepared: Prepared, c: StationContext): Promise<StationOutcome> {
   const { name } = config;
   const runDir = join(c.outDir, name);
   const reportDir = relative(c.outDir, runDir) || '.';
@@ -160,13 +229,18 @@ async function runStation(config: StationConfig, prepared: { options: RunOptions
     return { ...base, result: 'skipped', message: `in maintenance${before.reason ? `: ${before.reason}` : ''} (set by hand; \`bench status --set ${name}=good\` brings it back)`, durationMs: 0, health: 'maintenance' };
   }
   c.overview.update(name, { phase: 'starting' });
-  const options = prepared.options;
-  const startedAt = new Date();
-  /** A report for a run that ended before the flow could start. */
+  const restored = prepared.plan.kind === 'unfinished' ? prepared.plan.restored : undefined;
+  // A resumed run goes on with its journal's options; the Wi-Fi key, never journaled, comes from the bench file again.
+  const options: RunOptions = restored
+    ? { ...restored.options, outDir: runDir, wifi: restored.options.wifi ? { ssid: restored.options.wifi.ssid, key: prepared.options.wifi?.key ?? '' } : undefined }
+    : prepared.options;
+  const startedAt = restored ? new Date(restored.startedAt) : new Date();
+  /** A report for a run that ended before the flow could start; a resumed one keeps what its earlier lives saw. */
   const earlyReport = (category: Category, message: string) => writeReport(runDir, {
-    result: category, flow: options.flow, os: options.os === 'auto' ? null : options.os, station: name,
-    startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), device: emptyDevice(),
-    expected: options.expected, steps: [], esp: [], attempts: 0, failure: { category, message },
+    result: category, flow: options.flow, os: restored?.os ?? (options.os === 'auto' ? null : options.os), station: name,
+    startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), device: restored?.device ?? emptyDevice(),
+    expected: options.expected, steps: restored?.steps ?? [], esp: restored?.esp ?? [], attempts: restored?.counters.attempts ?? 0,
+    failure: { category, message },
   });
 
   let opened: OpenedStation | null = null;
@@ -175,9 +249,12 @@ async function runStation(config: StationConfig, prepared: { options: RunOptions
   let journal: FileJournal | null = null;
   let outcome: StationOutcome;
   let skipped: StationOutcome | null = null;
+  let ended = false;
   try {
-    opened = await openStation(config, runDir);
-    if (config.selfTest.enabled) {
+    opened = await openStation(config, runDir, restored);
+    if (restored) c.note(`${name}: going on with its run (${restored.file}, ${restored.steps.length} steps so far); no self-test: the run is past it`);
+    // A resumed run's station was self-tested when the run began; its device is mid-setup now.
+    if (config.selfTest.enabled && !restored) {
       c.overview.update(name, { phase: 'self-test' });
       const st = await selfTest(opened, c.ocr);
       writeFileSync(join(runDir, 'selftest.json'), `${JSON.stringify(st, null, 2)}\n`);
@@ -193,7 +270,7 @@ async function runStation(config: StationConfig, prepared: { options: RunOptions
       outcome = { ...base, result: 'passed', durationMs: 0, health: h.state, selfTest: selfTestOut };
     } else {
       if (opened.failed.length) throw new RunFailure('infrastructure', failureReason(opened.failed));
-      outcome = { ...base, result: 'passed', durationMs: 0, health: c.health.get(name)?.state ?? 'good' };
+      outcome = { ...base, result: 'passed', durationMs: 0, health: c.health.get(name)?.state ?? 'good', ...(restored ? { resume: 'resumed' as const } : {}) };
     }
 
     c.overview.update(name, { phase: 'running' });
@@ -216,8 +293,9 @@ async function runStation(config: StationConfig, prepared: { options: RunOptions
         ...(opened.device && config.virtual ? { builtin: { scenario: config.virtual, endpoints: opened.device.endpoints, pid: opened.device.pid } } : {}),
         ...(typeof config.power === 'string' ? { power: config.power } : {}),
       };
-      journal = FileJournal.start(runDir, options, spec, startedAt);
+      journal = restored ? FileJournal.resume(restored) : FileJournal.start(runDir, options, spec, startedAt);
       const { report } = await Promise.race([runFlow(parts, options, progress, journal), deadline]);
+      ended = true;
       outcome = { ...outcome, result: report.result as Result, ...(report.failure ? { category: report.failure.category, message: report.failure.message } : {}) };
     } finally {
       clearTimeout(timer);
@@ -231,18 +309,23 @@ async function runStation(config: StationConfig, prepared: { options: RunOptions
       const f = err instanceof RunFailure ? err : new RunFailure('infrastructure', `station error: ${(err as Error).message ?? err}`);
       c.note(`${name}: ${f.category}: ${(err as Error).stack ?? f.message}`);
       earlyReport(f.category, f.message);
-      outcome = { ...base, result: f.category, category: f.category, message: f.message, durationMs: 0, health: c.health.get(name)?.state };
+      outcome = {
+        ...base, result: f.category, category: f.category, message: f.message, durationMs: 0, health: c.health.get(name)?.state,
+        ...(restored ? { resume: 'resumed' as const } : {}),
+      };
     }
   }
   try {
     if (faults) outcome.faults = await faults.stop();
     if (opened?.device) await keepDeviceRecord(opened.device.endpoints.state, join(runDir, 'device-state.json'));
     await recognizer?.close();
-    await opened?.close();
+    // A resumed run that could not go on leaves its device as it is, so that it can be resumed again.
+    await opened?.close(Boolean(restored) && !ended);
   } catch (err) {
     c.note(`${name}: closing the station's parts: ${(err as Error).message}`);
   }
-  outcome.durationMs = Date.now() - t0;
+  // A resumed run's time counts from its start, in the bench process that began it.
+  outcome.durationMs = Date.now() - (restored ? startedAt.getTime() : t0);
   c.health.recordRun(name, { at: startedAt.toISOString(), result: outcome.result, ...(outcome.message ? { message: outcome.message } : {}), reportDir: runDir, durationMs: outcome.durationMs });
   c.overview.update(name, skipped ? { phase: 'skipped', result: 'bad (self-test)' } : { phase: 'done', result: outcome.result });
   return outcome;

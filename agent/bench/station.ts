@@ -10,7 +10,8 @@ import type { Power } from '../../drivers/power/types.ts';
 import type { HidDevice } from '../../drivers/hid/types.ts';
 import type { FrameSource } from '../../drivers/capture/types.ts';
 import type { CheckResult } from '../checks/types.ts';
-import { readScenarioFacts, startBuiltinDevice, type BuiltinDevice, type ScenarioFacts } from '../engine/builtin-device.ts';
+import { outlivedDevice, readScenarioFacts, startBuiltinDevice, type BuiltinDevice, type ScenarioFacts } from '../engine/builtin-device.ts';
+import type { RestoredRun } from '../engine/journal.ts';
 import type { RunOptions, WifiSettings } from '../engine/context.ts';
 import { UsageError } from '../engine/errors.ts';
 import { registerSecret } from '../report/secrets.ts';
@@ -32,7 +33,8 @@ export interface OpenedStation {
   power: Power | null;
   /** What could not be opened (board, capture, virtual device), as failed checks. */
   failed: CheckResult[];
-  close(): Promise<void>;
+  /** Closes the parts; the virtual device is stopped too unless `keepDevice` (a run that may be resumed again). */
+  close(keepDevice?: boolean): Promise<void>;
 }
 
 /** The scenario of a virtual station: a file beside the bench file, or a built-in name. */
@@ -91,14 +93,31 @@ export function runOptionsOf(config: StationConfig, runDir: string, facts = fact
   };
 }
 
-/** Starts the station's virtual device (if any) and opens its board and capture. */
-export async function openStation(config: StationConfig, runDir: string): Promise<OpenedStation> {
+/**
+ * Starts the station's virtual device (if any) and opens its board and capture. A station whose run is resumed
+ * (`restored`) is reached as its journal says: its virtual device is the one that outlived the bench process.
+ */
+export async function openStation(config: StationConfig, runDir: string, restored?: RestoredRun): Promise<OpenedStation> {
   const timeoutMs = (config.timeouts?.selfTest ?? DEFAULT_SELF_TEST_S) * 1000;
   const failed: CheckResult[] = [];
   let device: BuiltinDevice | null = null;
   let hidSpec = config.hid ?? null;
   let captureSpec = config.capture ?? null;
-  if (config.virtual) {
+  if (restored) {
+    hidSpec = restored.station.hid;
+    captureSpec = restored.station.capture;
+    if (restored.station.builtin) {
+      device = outlivedDevice(restored);
+      if (!device) {
+        failed.push({
+          name: `virtual device ${config.virtual ?? restored.station.builtin.scenario}`, ok: false,
+          detail: 'no longer runs: it was a process of the bench that stopped, and a run on it can be resumed only while it runs',
+          fix: `start the station anew (bench run without --resume, another --out)`,
+        });
+        hidSpec = captureSpec = null;
+      }
+    }
+  } else if (config.virtual) {
     try {
       device = await startBuiltinDevice({
         scenario: scenarioOf(config), serial: config.serial ?? 'tcp', speed: config.speed, logFile: join(runDir, 'device.log'),
@@ -133,9 +152,9 @@ export async function openStation(config: StationConfig, runDir: string): Promis
   }
   return {
     config, hidSpec, captureSpec, device, hid, capture, power, failed,
-    close: async () => {
+    close: async (keepDevice = false) => {
       await Promise.allSettled([hid?.close(), capture?.close(), power?.close()]);
-      await device?.stop();
+      if (!keepDevice) await device?.stop();
     },
   };
 }

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'yaml';
 import { UsageError, RunFailure } from './errors.ts';
+import { bootId, type RestoredRun } from './journal.ts';
 
 const SIM_BIN = fileURLToPath(new URL('../../bin/autopilot-hil-sim.js', import.meta.url));
 const SCENARIO_DIR = fileURLToPath(new URL('../../sim/scenarios/', import.meta.url));
@@ -100,5 +101,32 @@ export async function startSimProgram(simArgs: string[], logFile: string): Promi
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 5000).unref();
     }),
+  };
+}
+
+/**
+ * The built-in virtual device that outlived the agent which started it (it is its own process): this run stops it
+ * when it ends, as a fresh run stops its own. Only the same process: same boot, same pid, the device program.
+ */
+export function outlivedDevice(run: RestoredRun): BuiltinDevice | null {
+  const builtin = run.station.builtin;
+  const pid = builtin?.pid;
+  if (!builtin || !pid || run.lives[0]?.bootId == null || run.lives[0].bootId !== bootId()) return null;
+  const isDevice = () => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('autopilot-hil-sim');
+    } catch {
+      return false;
+    }
+  };
+  if (!isDevice()) return null;
+  return {
+    endpoints: builtin.endpoints,
+    pid,
+    stop: async () => {
+      if (!isDevice()) return;
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 50 && isDevice(); i++) await new Promise((r) => setTimeout(r, 100));
+    },
   };
 }

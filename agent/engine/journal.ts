@@ -297,6 +297,13 @@ export function refuseUnfinished(dir: string): string {
   return file;
 }
 
+/** A run folder's journal: none, a run that finished, or one whose agent stopped before its end. */
+export function journalState(dir: string): 'none' | 'finished' | 'unfinished' {
+  const file = join(dir, JOURNAL_FILE);
+  if (!existsSync(file)) return 'none';
+  return endsFinished(file) ? 'finished' : 'unfinished';
+}
+
 /** Whether a journal's last entry is the end of its run (the end is always written last). */
 function endsFinished(file: string): boolean {
   const last = readFileSync(file, 'utf8').trimEnd().split('\n').pop() ?? '';
