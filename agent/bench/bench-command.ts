@@ -3,6 +3,7 @@
 // category's (1 product or flow, 2 infrastructure); status 0; bad usage or a bad bench file 64.
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { journalState } from '../engine/journal.ts';
 import type { LogLevel } from '../engine/progress.ts';
 import { UsageError } from '../engine/errors.ts';
 import { loadBench, selectStations } from './bench-file.ts';
@@ -24,7 +25,7 @@ function defaultOutDir(): string {
 export async function benchRunCommand(file: string, o: BenchRunCommandOptions): Promise<number> {
   const bench = loadBench(file);
   const stations = selectStations(bench, o.stations);
-  if (o.resume !== undefined) checkResumable(o);
+  if (o.resume !== undefined) checkResumable(o, stations.map((s) => s.name));
   const outDir = resolve(o.resume ?? o.out ?? defaultOutDir());
   const { summary, files, exitCode } = await runBench(bench, stations, { outDir, logLevel: o.logLevel, resume: o.resume !== undefined });
   const width = Math.max(...summary.stations.map((s) => s.name.length));
@@ -36,14 +37,17 @@ export async function benchRunCommand(file: string, o: BenchRunCommandOptions): 
   return exitCode;
 }
 
-/** --resume takes a bench run folder that did not finish; it is its own --out. */
-function checkResumable(o: BenchRunCommandOptions): void {
+/**
+ * --resume takes a bench run folder that did not finish; it is its own --out. A bench with a summary is finished
+ * unless a station's run in it is still unfinished (its part could not be reached on the last resume).
+ */
+function checkResumable(o: BenchRunCommandOptions, stations: string[]): void {
   if (o.out !== undefined) throw new UsageError('--resume goes on in the bench run folder it names: leave out --out');
   const dir = resolve(o.resume!);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--resume ${o.resume}: no such folder`);
   if (!existsSync(join(dir, 'bench.log'))) throw new UsageError(`--resume ${o.resume}: not a bench run folder (no bench.log: the --out of a bench run)`);
-  if (existsSync(join(dir, 'summary.json'))) {
-    throw new UsageError(`--resume ${o.resume}: that bench run finished (${join(dir, 'summary.json')}): nothing to resume`);
+  if (existsSync(join(dir, 'summary.json')) && !stations.some((name) => journalState(join(dir, name)) === 'unfinished')) {
+    throw new UsageError(`--resume ${o.resume}: that bench run finished (${join(dir, 'summary.json')}), every station's run with it: nothing to resume`);
   }
 }
 

@@ -112,7 +112,7 @@ export async function openStation(config: StationConfig, runDir: string, restore
         failed.push({
           name: `virtual device ${config.virtual ?? restored.station.builtin.scenario}`, ok: false,
           detail: 'no longer runs: it was a process of the bench that stopped, and a run on it can be resumed only while it runs',
-          fix: `start the station anew (bench run without --resume, another --out)`,
+          fix: 'start the station anew: bench run with another --out',
         });
         hidSpec = captureSpec = null;
       }
