@@ -235,6 +235,10 @@ describe('run --resume', () => {
       expect(actions).toMatch(/resume/i);
       expect(actions).toMatch(/provisioning-success: press Reseal/);
       expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toContain('lab-1');
+      const index = readFileSync(join(out, 'index.html'), 'utf8');
+      expect(index).toMatch(/resumed \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, after its process stopped/);
+      expect(index).toContain('went on from its journal after the bench stopped');
+      expect(index).toContain('had finished before the bench stopped');
       for (const file of filesUnder(out)) expect(readFileSync(file).includes(WIFI_KEY), file).toBe(false);
 
       // Once the summary is written, the bench run is finished: nothing to resume.

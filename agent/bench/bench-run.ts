@@ -44,12 +44,10 @@ export interface BenchRunOptions {
 export interface StationOutcome extends BenchStationSummary {
   selfTest?: { ok: boolean; ms: number; checks: { name: string; ok: boolean; detail: string }[] };
   faults?: InjectedFault[];
-  /** With --resume: the run went on from its journal (`resumed`), or had finished before and was kept (`kept`). */
-  resume?: 'resumed' | 'kept';
 }
 
 export interface BenchOutcome {
-  summary: BenchSummary & { stations: StationOutcome[]; resumedAt?: string };
+  summary: BenchSummary & { stations: StationOutcome[] };
   files: { json: string; junit: string; html: string };
   exitCode: number;
 }

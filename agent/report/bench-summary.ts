@@ -23,6 +23,8 @@ export interface BenchStationSummary {
   durationMs: number;
   /** Station health when the bench ran: good, bad, maintenance. */
   health?: string;
+  /** A resumed bench (--resume): the run went on from its journal (`resumed`), or had finished before (`kept`). */
+  resume?: 'resumed' | 'kept';
 }
 
 export interface BenchSummary {
@@ -30,6 +32,8 @@ export interface BenchSummary {
   /** ISO time the bench started. */
   startedAt: string;
   durationMs: number;
+  /** ISO time a bench process went on with this bench after the one before stopped (--resume). */
+  resumedAt?: string;
   stations: BenchStationSummary[];
 }
 
@@ -69,6 +73,8 @@ export function renderBenchJunit(summary: BenchSummary, reports: (Report | null)
 // Worst first: the bench's colour is that of its worst verdict, a device saying no before a broken part.
 const ORDER: Record<BenchStationSummary['result'], number> = { product: 0, flow: 1, infrastructure: 2, skipped: 3, passed: 4 };
 
+const RESUME_NOTES = { resumed: '(went on from its journal after the bench stopped)', kept: '(had finished before the bench stopped)' } as const;
+
 export function renderBenchHtml(summary: BenchSummary, reports: (Report | null)[]): string {
   const counts = new Map<string, number>();
   for (const s of summary.stations) counts.set(s.result, (counts.get(s.result) ?? 0) + 1);
@@ -87,7 +93,7 @@ export function renderBenchHtml(summary: BenchSummary, reports: (Report | null)[
     return `<tr class="row-${esc(s.result)}">
   <th scope="row">${esc(s.name)}</th>
   <td><span class="badge cat-${esc(s.result)}">${esc(title)}</span></td>
-  <td>${esc(s.message ?? r?.failure?.message ?? seen)}</td>
+  <td>${esc(s.message ?? r?.failure?.message ?? seen)}${s.resume ? ` <span class="muted">${RESUME_NOTES[s.resume]}</span>` : ''}</td>
   <td class="num">${esc(clock(s.durationMs))}</td>
   <td>${s.health ? `<span class="health health-${esc(s.health)}">${esc(s.health)}</span>` : ''}</td>
   <td>${r ? `<a href="${esc(link)}">report</a>` : '<span class="muted">no report</span>'}</td>
@@ -115,7 +121,7 @@ tr.row-product, tr.row-flow, tr.row-infrastructure { background: #fff7f6; }
 <body>
 <header class="verdict bench-verdict">
   <div class="verdict-word" data-result="${esc(verdict)}">${passed} of ${total} passed</div>
-  <p class="verdict-message">${esc(summary.bench)} · started ${esc(summary.startedAt.slice(0, 19).replace('T', ' '))} UTC · took ${esc(clock(summary.durationMs))}</p>
+  <p class="verdict-message">${esc(summary.bench)} · started ${esc(summary.startedAt.slice(0, 19).replace('T', ' '))} UTC${summary.resumedAt ? ` · resumed ${esc(summary.resumedAt.slice(0, 19).replace('T', ' '))} UTC, after its process stopped` : ''} · took ${esc(clock(summary.durationMs))}</p>
   <p>${chips}</p>
 </header>
 <main>
