@@ -200,6 +200,8 @@ describe('run --resume', () => {
       const killedAt = await killInEsp(bench, sim, join(out, 'lab-1'));
       expect(existsSync(join(out, 'summary.json'))).toBe(false);
       const lab2Report = readFileSync(join(out, 'lab-2', 'report.json'));
+      // A station added to the bench file since: not one the stopped bench ran, so not one its resume runs.
+      writeFileSync(benchFile, `${readFileSync(benchFile, 'utf8')}\n  - name: lab-3\n    virtual: win11\n`);
 
       // Without --resume the folder is refused: lab-1's run did not finish.
       const plain = await runAgent(['bench', 'run', benchFile, '--out', out], env);

@@ -24,8 +24,16 @@ function defaultOutDir(): string {
 
 export async function benchRunCommand(file: string, o: BenchRunCommandOptions): Promise<number> {
   const bench = loadBench(file);
-  const stations = selectStations(bench, o.stations);
-  if (o.resume !== undefined) checkResumable(o, stations.map((s) => s.name));
+  let stations = selectStations(bench, o.stations);
+  if (o.resume !== undefined) {
+    checkResumable(o, stations.map((s) => s.name));
+    // The stations the stopped bench ran (those with a folder), unless --stations names them.
+    if (o.stations === undefined) {
+      const dir = resolve(o.resume);
+      stations = stations.filter((s) => existsSync(join(dir, s.name)));
+      if (stations.length === 0) throw new UsageError(`--resume ${o.resume}: no station of ${bench.file} has a folder there (stations: ${bench.stations.map((s) => s.name).join(', ')})`);
+    }
+  }
   const outDir = resolve(o.resume ?? o.out ?? defaultOutDir());
   const { summary, files, exitCode } = await runBench(bench, stations, { outDir, logLevel: o.logLevel, resume: o.resume !== undefined });
   const width = Math.max(...summary.stations.map((s) => s.name.length));
