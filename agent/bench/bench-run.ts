@@ -233,6 +233,7 @@ async function runStation(config: StationConfig, prepared: Prepared, c: StationC
     ? { ...restored.options, outDir: runDir, wifi: restored.options.wifi ? { ssid: restored.options.wifi.ssid, key: prepared.options.wifi?.key ?? '' } : undefined }
     : prepared.options;
   const startedAt = restored ? new Date(restored.startedAt) : new Date();
+  const resumed = restored ? { resume: 'resumed' as const } : {};
   /** A report for a run that ended before the flow could start; a resumed one keeps what its earlier lives saw. */
   const earlyReport = (category: Category, message: string) => writeReport(runDir, {
     result: category, flow: options.flow, os: restored?.os ?? (options.os === 'auto' ? null : options.os), station: name,
@@ -268,7 +269,7 @@ async function runStation(config: StationConfig, prepared: Prepared, c: StationC
       outcome = { ...base, result: 'passed', durationMs: 0, health: h.state, selfTest: selfTestOut };
     } else {
       if (opened.failed.length) throw new RunFailure('infrastructure', failureReason(opened.failed));
-      outcome = { ...base, result: 'passed', durationMs: 0, health: c.health.get(name)?.state ?? 'good', ...(restored ? { resume: 'resumed' as const } : {}) };
+      outcome = { ...base, result: 'passed', durationMs: 0, health: c.health.get(name)?.state ?? 'good', ...resumed };
     }
 
     c.overview.update(name, { phase: 'running' });
@@ -307,10 +308,7 @@ async function runStation(config: StationConfig, prepared: Prepared, c: StationC
       const f = err instanceof RunFailure ? err : new RunFailure('infrastructure', `station error: ${(err as Error).message ?? err}`);
       c.note(`${name}: ${f.category}: ${(err as Error).stack ?? f.message}`);
       earlyReport(f.category, f.message);
-      outcome = {
-        ...base, result: f.category, category: f.category, message: f.message, durationMs: 0, health: c.health.get(name)?.state,
-        ...(restored ? { resume: 'resumed' as const } : {}),
-      };
+      outcome = { ...base, result: f.category, category: f.category, message: f.message, durationMs: 0, health: c.health.get(name)?.state, ...resumed };
     }
   }
   try {

@@ -5,8 +5,10 @@ import type { Recognition, ScreenId } from '../vision/types.ts';
 import { RunFailure } from './errors.ts';
 
 export interface ScreenReader {
-  /** Fast by default (the screen and its fields); `allText` reads every line of the page with its box. */
-  /** `aside`: a frame from before the last one read, which must not change what the reader remembers of the stream. */
+  /**
+   * Fast by default (the screen and its fields); `allText` reads every line of the page with its box; `aside`, a
+   * frame from before the last one read, which must not change what the reader remembers of the stream.
+   */
   read(image: Buffer, opts?: { allText?: boolean; aside?: boolean }): Promise<Recognition>;
 }
 

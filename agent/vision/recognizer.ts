@@ -110,7 +110,7 @@ export class Recognizer {
       ...(r.candidates ? { candidates: r.candidates } : {}),
       frozenMs: opts.aside ? 0 : this.gate.frozenMs(at), activeArea: r.activeArea, regionsRead: r.regionsRead,
     };
-    if (opts.aside) return this.again({ rec, reader }, { ...opts, aside: true }, at, ms);
+    if (opts.aside) return this.again({ rec, reader }, opts, at, ms);
     this.gate.markRead(thumb);
     // A frame with no signal keeps nothing to read later.
     this.last = { rec, reader: r.screen === 'no-signal' ? null : reader };
