@@ -59,6 +59,24 @@ async function killInEsp(agent: ReturnType<typeof startAgent>, sim: { state(): P
 const windowsKeyDowns = (state: SimState) =>
   state.hid.filter((ev) => ev.type === 'key' && ev.down === true && (ev.code === 'MetaLeft' || ev.code === 'MetaRight')).length;
 
+/** A bench file's lines for station lab-1: the virtual device `sim` as a real station (board over TCP, MJPEG video). */
+const labOne = (sim: { info: { tcp: string; video: string } }) => [
+  '  - name: lab-1',
+  `    hid: tcp://${sim.info.tcp}`,
+  `    capture: ${sim.info.video}`,
+  '    expect: { organization: Contoso, profile: Lab pre-provisioning }',
+  '    wifi: { ssid: LabNet, keyEnv: AHIL_TEST_WIFI_KEY }',
+];
+
+/** The device resealed at the end of one setup: Provision pressed once, five Windows keys, the Wi-Fi key typed once. */
+async function expectResealedOnce(sim: { state(): Promise<SimState> }, provisionedBy: string): Promise<void> {
+  const state = await sim.state();
+  expect(state.resealed).toBe(true);
+  expect(state.attempts, `Provision pressed once, ${provisionedBy}`).toBe(1);
+  expect(windowsKeyDowns(state)).toBe(5);
+  expect(state.typed).toBe(WIFI_KEY);
+}
+
 const journalText = (out: string) => (existsSync(join(out, JOURNAL_FILE)) ? readFileSync(join(out, JOURNAL_FILE), 'utf8') : '');
 
 function filesUnder(dir: string): string[] {
@@ -142,14 +160,7 @@ describe('run --resume', () => {
     const sim = await startSim(['--scenario', longEspScenario(), '--serial', 'tcp', '--speed', '600']);
     const dir = tmp('bench');
     const benchFile = join(dir, 'bench.yaml');
-    writeFileSync(benchFile, [
-      'stations:',
-      '  - name: lab-1',
-      `    hid: tcp://${sim.info.tcp}`,
-      `    capture: ${sim.info.video}`,
-      '    expect: { organization: Contoso, profile: Lab pre-provisioning }',
-      '    wifi: { ssid: LabNet, keyEnv: AHIL_TEST_WIFI_KEY }',
-    ].join('\n'));
+    writeFileSync(benchFile, ['stations:', ...labOne(sim)].join('\n'));
     const out = join(dir, 'bench-run');
     const station = join(out, 'lab-1');
     try {
@@ -160,11 +171,7 @@ describe('run --resume', () => {
       // The station's folder is a run folder of its own: resumed as one, with the key no longer needed.
       const resumed = await runAgent(['run', '--resume', station, '--log-level', 'warn'], { AHIL_TEST_WIFI_KEY: '', AUTOPILOT_HIL_WIFI_KEY: '' });
       expect(resumed.code, resumed.stderr.slice(-3000)).toBe(0);
-      const state = await sim.state();
-      expect(state.resealed).toBe(true);
-      expect(state.attempts, 'Provision pressed once, by the bench process only').toBe(1);
-      expect(windowsKeyDowns(state)).toBe(5);
-      expect(state.typed).toBe(WIFI_KEY);
+      await expectResealedOnce(sim, 'by the bench process only');
       const report = JSON.parse(readFileSync(join(station, 'report.json'), 'utf8'));
       expect(report.result).toBe('passed');
       const actions = report.steps.map((s: { screen: string; action: string }) => `${s.screen}: ${s.action}`).join('\n');
@@ -182,11 +189,7 @@ describe('run --resume', () => {
     const benchFile = join(dir, 'bench.yaml');
     writeFileSync(benchFile, [
       'stations:',
-      '  - name: lab-1',
-      `    hid: tcp://${sim.info.tcp}`,
-      `    capture: ${sim.info.video}`,
-      '    expect: { organization: Contoso, profile: Lab pre-provisioning }',
-      '    wifi: { ssid: LabNet, keyEnv: AHIL_TEST_WIFI_KEY }',
+      ...labOne(sim),
       // A device with no Autopilot profile: its run ends (product) long before lab-1 leaves the ESP.
       '  - name: lab-2',
       '    virtual: no-profile',
@@ -219,11 +222,7 @@ describe('run --resume', () => {
       expect(resumed.stdout).toMatch(/lab-1\s+passed \(resumed\)/);
       expect(resumed.stdout).toMatch(/lab-2\s+product \(finished before, kept\): .*profile/);
 
-      const state = await sim.state();
-      expect(state.resealed).toBe(true);
-      expect(state.attempts, 'Provision pressed once, by the first bench process').toBe(1);
-      expect(windowsKeyDowns(state)).toBe(5);
-      expect(state.typed).toBe(WIFI_KEY);
+      await expectResealedOnce(sim, 'by the first bench process');
 
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
       expect(summary.stations.map((st: any) => [st.name, st.result, st.resume])).toEqual([['lab-1', 'passed', 'resumed'], ['lab-2', 'product', 'kept']]);
