@@ -93,9 +93,10 @@ export class Observer {
   /**
    * The last picture of `screen` among the frames skipped while the current one's predecessor was read, when the
    * device has left `screen` meanwhile: a state it showed only while the agent was busy (the ESP's end, shown a
-   * second or two before the result page). The screen changes once in between, so the last frame showing it is
-   * found by halving, at most `maxReads` reads; frames with the current frame's bytes are the current screen.
-   * Null when no kept frame shows it.
+   * second or two before the result page). Frames with the current frame's bytes are the current screen, so the
+   * newest of the others is most often the one (a digital grabber repeats a still page byte for byte): it is read
+   * first. Otherwise the screen changed once in between, and the last frame showing it is found by halving; at
+   * most `maxReads` reads in all. Null when no kept frame shows it.
    */
   async lastSkipped(screen: ScreenId, maxReads = 6): Promise<Observation | null> {
     const current = this.last;
@@ -104,20 +105,26 @@ export class Observer {
       .filter((f) => f.seq > this.seqBefore && f.seq < current.frame.seq)
       .map((frame) => ({ frame, hash: sha1(frame.data) }))
       .filter((f) => f.hash !== current.hash);
-    let found: Observation | null = null;
-    let lo = 0;
-    let hi = frames.length - 1;
-    for (let reads = 0; lo <= hi && reads < maxReads; reads++) {
-      const mid = (lo + hi + 1) >> 1;
-      const { frame, hash } = frames[mid];
+    const shows = async (i: number): Promise<Observation | null> => {
+      const { frame, hash } = frames[i];
       let rec: Recognition;
       try {
         rec = await this.reader.read(frame.data, { aside: true });
       } catch (err) {
         throw new RunFailure('infrastructure', `OCR failed on frame ${frame.seq}: ${(err as Error).message}`);
       }
-      if (rec.screen === screen) {
-        found = { frame, hash, rec, changed: true };
+      return rec.screen === screen ? { frame, hash, rec, changed: true } : null;
+    };
+    if (frames.length === 0 || maxReads < 1) return null;
+    let found = await shows(frames.length - 1);
+    if (found) return found;
+    let lo = 0;
+    let hi = frames.length - 2;
+    for (let reads = 1; lo <= hi && reads < maxReads; reads++) {
+      const mid = (lo + hi + 1) >> 1;
+      const seen = await shows(mid);
+      if (seen) {
+        found = seen;
         lo = mid + 1;
       } else {
         hi = mid - 1;

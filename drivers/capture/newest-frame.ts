@@ -3,12 +3,15 @@
 // seconds are kept too, thinned, so that a reader that was busy can look back at what it skipped.
 import type { Frame } from './types.ts';
 
-/** How far back recent() reaches. A read takes well under a second; on a loaded bench it may take two. */
-export const RECENT_MS = 4000;
+/**
+ * How far back recent() reaches. A read takes well under a second, but on a loaded machine two reads in a row
+ * took 7 s (CI: two test files, two virtual devices and four OCR workers on two cores).
+ */
+export const RECENT_MS = 10_000;
 /** recent() keeps a frame per this much time: a 30 fps grabber holds about as much as a 5 fps stream. */
-export const RECENT_SPACING_MS = 200;
-/** And never more frames than this, whatever their times say. */
-const RECENT_MAX = 24;
+export const RECENT_SPACING_MS = 250;
+/** And never more frames than this, whatever their times say (at 100-300 KB a 1080p JPEG, 5-15 MB a stream). */
+export const RECENT_MAX = 48;
 
 interface Waiter {
   afterSeq: number;
