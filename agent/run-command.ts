@@ -16,9 +16,10 @@ import { EXIT, RunFailure, UsageError } from './engine/errors.ts';
 import { outlivedDevice, readScenarioFacts, startBuiltinDevice, type BuiltinDevice } from './engine/builtin-device.ts';
 import type { RunOptions, WifiSettings } from './engine/context.ts';
 import type { ScreenId } from './vision/types.ts';
-import { emptyDevice, writeReport, type Expected } from './report/report.ts';
+import { writeReport, type Expected } from './report/report.ts';
 import { applyCalibration, loadCalibration, type Calibration } from './calibration/index.ts';
 import { FileJournal, readJournal, refuseUnfinished, type RestoredRun, type StationSpec } from './engine/journal.ts';
+import { reportBeforeFlow } from './engine/resume.ts';
 
 export interface RunCommandOptions {
   hid?: string;
@@ -183,8 +184,7 @@ interface StationStart { spec: StationSpec; device: BuiltinDevice | null; calibr
 /** Reaches the station, journals the run, runs the flow; whatever fails, a report says which part and why. */
 async function execute(options: RunOptions, progress: Progress, started: Date, restored: RestoredRun | null,
   station: () => Promise<StationStart>): Promise<number> {
-  const { outDir, flow, expected } = options;
-  const os = options.os;
+  const { outDir } = options;
   let device: BuiltinDevice | null = null;
   let hid: HidDevice | null = null;
   let capture: FrameSource | null = null;
@@ -229,13 +229,7 @@ async function execute(options: RunOptions, progress: Progress, started: Date, r
     if (err instanceof UsageError) throw err;
     // A part failed before the flow could start: still leave a report that says which and why.
     const f = err instanceof RunFailure ? err : new RunFailure('infrastructure', (err as Error).message);
-    // A resumed run that cannot go on still reports what its earlier lives saw; its journal stays open to resume.
-    const reportPath = writeReport(outDir, {
-      result: f.category, flow, os: restored?.os ?? (os === 'auto' ? null : os), station: options.station, startedAt: started.toISOString(),
-      durationMs: Date.now() - started.getTime(), device: restored?.device ?? emptyDevice(), expected, steps: restored?.steps ?? [],
-      esp: restored?.esp ?? [], attempts: restored?.counters.attempts ?? 0,
-      failure: { category: f.category, message: f.message },
-    });
+    const reportPath = writeReport(outDir, reportBeforeFlow(options, started, restored, { category: f.category, message: f.message }));
     progress.close();
     progress.line('error', `result: ${f.category} (${f.message})`);
     process.stdout.write(`${f.category}: ${reportPath}\n`);

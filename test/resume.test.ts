@@ -59,14 +59,24 @@ async function killInEsp(agent: ReturnType<typeof startAgent>, sim: { state(): P
 const windowsKeyDowns = (state: SimState) =>
   state.hid.filter((ev) => ev.type === 'key' && ev.down === true && (ev.code === 'MetaLeft' || ev.code === 'MetaRight')).length;
 
-/** A bench file's lines for station lab-1: the virtual device `sim` as a real station (board over TCP, MJPEG video). */
-const labOne = (sim: { info: { tcp: string; video: string } }) => [
-  '  - name: lab-1',
-  `    hid: tcp://${sim.info.tcp}`,
-  `    capture: ${sim.info.video}`,
-  '    expect: { organization: Contoso, profile: Lab pre-provisioning }',
-  '    wifi: { ssid: LabNet, keyEnv: AHIL_TEST_WIFI_KEY }',
-];
+/**
+ * A bench file in a folder of its own: station lab-1 is the virtual device `sim` as a real station (board over
+ * TCP, MJPEG video), then the `more` stations' lines. Gives the file and the bench run folder to use.
+ */
+function benchOf(sim: { info: { tcp: string; video: string } }, more: string[] = []): { benchFile: string; out: string } {
+  const dir = tmp('bench');
+  const benchFile = join(dir, 'bench.yaml');
+  writeFileSync(benchFile, [
+    'stations:',
+    '  - name: lab-1',
+    `    hid: tcp://${sim.info.tcp}`,
+    `    capture: ${sim.info.video}`,
+    '    expect: { organization: Contoso, profile: Lab pre-provisioning }',
+    '    wifi: { ssid: LabNet, keyEnv: AHIL_TEST_WIFI_KEY }',
+    ...more,
+  ].join('\n'));
+  return { benchFile, out: join(dir, 'bench-run') };
+}
 
 /** The device resealed at the end of one setup: Provision pressed once, five Windows keys, the Wi-Fi key typed once. */
 async function expectResealedOnce(sim: { state(): Promise<SimState> }, provisionedBy: string): Promise<void> {
@@ -158,10 +168,7 @@ describe('run --resume', () => {
 
   it('goes on with a bench station whose bench process was killed -9 in the ESP: run --resume STATION-DIR passes, one Provision', async () => {
     const sim = await startSim(['--scenario', longEspScenario(), '--serial', 'tcp', '--speed', '600']);
-    const dir = tmp('bench');
-    const benchFile = join(dir, 'bench.yaml');
-    writeFileSync(benchFile, ['stations:', ...labOne(sim)].join('\n'));
-    const out = join(dir, 'bench-run');
+    const { benchFile, out } = benchOf(sim);
     const station = join(out, 'lab-1');
     try {
       const bench = startAgent(['bench', 'run', benchFile, '--out', out, '--log-level', 'warn'], { AHIL_TEST_WIFI_KEY: WIFI_KEY });
@@ -185,17 +192,8 @@ describe('run --resume', () => {
 
   it('bench run --resume: the stopped bench goes on, the unfinished station from its journal, the finished one kept; one summary', async () => {
     const sim = await startSim(['--scenario', longEspScenario(), '--serial', 'tcp', '--speed', '600']);
-    const dir = tmp('bench-resume');
-    const benchFile = join(dir, 'bench.yaml');
-    writeFileSync(benchFile, [
-      'stations:',
-      ...labOne(sim),
-      // A device with no Autopilot profile: its run ends (product) long before lab-1 leaves the ESP.
-      '  - name: lab-2',
-      '    virtual: no-profile',
-      '    speed: 600',
-    ].join('\n'));
-    const out = join(dir, 'bench-run');
+    // lab-2, a device with no Autopilot profile: its run ends (product) long before lab-1 leaves the ESP.
+    const { benchFile, out } = benchOf(sim, ['  - name: lab-2', '    virtual: no-profile', '    speed: 600']);
     const env = { AHIL_TEST_WIFI_KEY: WIFI_KEY };
     try {
       const bench = startAgent(['bench', 'run', benchFile, '--out', out, '--log-level', 'warn'], env);
@@ -212,7 +210,7 @@ describe('run --resume', () => {
       expect(plain.stderr).toContain(`station lab-1 holds a run that did not finish`);
       expect(plain.stderr).toContain(`--resume ${out}`);
       // --resume is its own --out.
-      const both = await runAgent(['bench', 'run', benchFile, '--resume', out, '--out', join(dir, 'other')], env);
+      const both = await runAgent(['bench', 'run', benchFile, '--resume', out, '--out', join(out, '..', 'other')], env);
       expect(both.code).toBe(64);
       expect(both.stderr).toMatch(/leave out --out/);
 

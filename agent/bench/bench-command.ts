@@ -3,7 +3,6 @@
 // category's (1 product or flow, 2 infrastructure); status 0; bad usage or a bad bench file 64.
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { journalState } from '../engine/journal.ts';
 import type { LogLevel } from '../engine/progress.ts';
 import { UsageError } from '../engine/errors.ts';
 import { loadBench, selectStations } from './bench-file.ts';
@@ -26,7 +25,7 @@ export async function benchRunCommand(file: string, o: BenchRunCommandOptions): 
   const bench = loadBench(file);
   let stations = selectStations(bench, o.stations);
   if (o.resume !== undefined) {
-    checkResumable(o, stations.map((s) => s.name));
+    checkResumable(o);
     // The stations the stopped bench ran (those with a folder), unless --stations names them.
     if (o.stations === undefined) {
       const dir = resolve(o.resume);
@@ -45,18 +44,12 @@ export async function benchRunCommand(file: string, o: BenchRunCommandOptions): 
   return exitCode;
 }
 
-/**
- * --resume takes a bench run folder that did not finish; it is its own --out. A bench with a summary is finished
- * unless a station's run in it is still unfinished (its part could not be reached on the last resume).
- */
-function checkResumable(o: BenchRunCommandOptions, stations: string[]): void {
+/** --resume takes a bench run folder (whether it finished, its stations' journals tell); it is its own --out. */
+function checkResumable(o: BenchRunCommandOptions): void {
   if (o.out !== undefined) throw new UsageError('--resume goes on in the bench run folder it names: leave out --out');
   const dir = resolve(o.resume!);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--resume ${o.resume}: no such folder`);
   if (!existsSync(join(dir, 'bench.log'))) throw new UsageError(`--resume ${o.resume}: not a bench run folder (no bench.log: the --out of a bench run)`);
-  if (existsSync(join(dir, 'summary.json')) && !stations.some((name) => journalState(join(dir, name)) === 'unfinished')) {
-    throw new UsageError(`--resume ${o.resume}: that bench run finished (${join(dir, 'summary.json')}), every station's run with it: nothing to resume`);
-  }
 }
 
 export interface BenchStatusCommandOptions {

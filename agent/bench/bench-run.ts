@@ -4,7 +4,7 @@
 // one station ends that station's run (infrastructure), never another's. Ends with the bench summary.
 // A bench whose process stopped (killed, host rebooted) goes on with --resume: what finished is kept, what
 // did not goes on from its journal, and the summary covers the whole bench.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Recognizer, findText } from '../vision/recognizer.ts';
 import { acquireOcrPool, releaseOcrPool } from '../vision/ocr-pool.ts';
@@ -13,7 +13,8 @@ import { FileJournal, journalState, readJournal, type RestoredRun, type StationS
 import { Progress, type LogLevel, type ProgressStatus } from '../engine/progress.ts';
 import { RunFailure, UsageError, type Category } from '../engine/errors.ts';
 import type { RunOptions } from '../engine/context.ts';
-import { emptyDevice, writeReport, type Report, type Result } from '../report/report.ts';
+import { readReport, writeReport, type Report, type Result } from '../report/report.ts';
+import { reportBeforeFlow } from '../engine/resume.ts';
 import { writeBenchSummary, type BenchStationSummary, type BenchSummary } from '../report/bench-summary.ts';
 import { applyCalibration } from '../calibration/apply.ts';
 import { loadCalibration, type Calibration } from '../calibration/profile.ts';
@@ -117,19 +118,16 @@ export function preflight(stations: StationConfig[], outDir: string, resume = fa
       throw new UsageError(`${runDir}: station ${s.name} holds a run that did not finish: go on with the bench (bench run ${s.file} --resume ${outDir}), or give another --out`);
     }
     const plan: ResumePlan = !resume || state === 'none' ? { kind: 'new' }
-      : state === 'finished' ? { kind: 'finished', report: readReportOf(runDir) }
+      : state === 'finished' ? { kind: 'finished', report: readReport(runDir) }
       : { kind: 'unfinished', restored: readJournal(runDir) };
     out.set(s.name, { options: runOptionsOf(s, runDir), calibration: calibrationOf(s), plan });
   }
-  return out;
-}
-
-function readReportOf(runDir: string): Report | null {
-  try {
-    return JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as Report;
-  } catch {
-    return null;
+  // A bench with a summary is finished unless a station's run in it is not (its part could not be reached last time).
+  const summary = join(outDir, 'summary.json');
+  if (resume && existsSync(summary) && ![...out.values()].some((p) => p.plan.kind === 'unfinished')) {
+    throw new UsageError(`--resume ${outDir}: that bench run finished (${summary}), every station's run with it: nothing to resume`);
   }
+  return out;
 }
 
 /** When the bench began: with --resume, the earliest start of its stations' runs. */
@@ -199,7 +197,7 @@ interface StationContext {
 /** A station whose run had finished before the bench process stopped: its verdict as its report gives it. */
 async function keptOutcome(config: StationConfig, report: Report | null, c: StationContext): Promise<StationOutcome> {
   const { name } = config;
-  const base = { name, reportDir: relative(c.outDir, join(c.outDir, name)) || '.', resume: 'kept' as const, health: c.health.get(name)?.state };
+  const base = { name, reportDir: name, resume: 'kept' as const, health: c.health.get(name)?.state };
   c.note(`${name}: its run had finished (${report?.result ?? 'no readable report.json'}): kept as it is`);
   if (!report) {
     const message = `its run finished before the bench stopped, but its report.json cannot be read (see ${join(c.outDir, name, 'run.log')})`;
@@ -234,13 +232,7 @@ async function runStation(config: StationConfig, prepared: Prepared, c: StationC
     : prepared.options;
   const startedAt = restored ? new Date(restored.startedAt) : new Date();
   const resumed = restored ? { resume: 'resumed' as const } : {};
-  /** A report for a run that ended before the flow could start; a resumed one keeps what its earlier lives saw. */
-  const earlyReport = (category: Category, message: string) => writeReport(runDir, {
-    result: category, flow: options.flow, os: restored?.os ?? (options.os === 'auto' ? null : options.os), station: name,
-    startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), device: restored?.device ?? emptyDevice(),
-    expected: options.expected, steps: restored?.steps ?? [], esp: restored?.esp ?? [], attempts: restored?.counters.attempts ?? 0,
-    failure: { category, message },
-  });
+  const earlyReport = (category: Category, message: string) => writeReport(runDir, reportBeforeFlow(options, startedAt, restored, { category, message }));
 
   let opened: OpenedStation | null = null;
   let recognizer: Recognizer | null = null;

@@ -1,9 +1,24 @@
 // Going on with a run after the agent died: the run context as the journal left it, and the step that marks
 // the restart in the report (what was taken before, what was begun and counts as taken).
-import type { Step } from '../report/report.ts';
-import type { RunContext } from './context.ts';
+import { emptyDevice, type Report, type Step } from '../report/report.ts';
+import type { RunContext, RunOptions } from './context.ts';
+import type { Category } from './errors.ts';
 import type { RestoredRun } from './journal.ts';
 import type { Observation } from './observer.ts';
+
+/**
+ * The report of a run that ended before its flow could start or go on (a part did not open): a resumed run's
+ * report keeps what its earlier lives saw, and its journal stays open to resume.
+ */
+export function reportBeforeFlow(options: RunOptions, startedAt: Date, restored: RestoredRun | null | undefined,
+  failure: { category: Category; message: string }): Report {
+  return {
+    result: failure.category, flow: options.flow, os: restored?.os ?? (options.os === 'auto' ? null : options.os), station: options.station,
+    startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), device: restored?.device ?? emptyDevice(),
+    expected: options.expected, steps: restored?.steps ?? [], esp: restored?.esp ?? [], attempts: restored?.counters.attempts ?? 0,
+    failure,
+  };
+}
 
 /** Puts what the earlier lives saw back into a fresh context: steps, ESP samples, device fields, counters. */
 export function restoreContext(ctx: RunContext, run: RestoredRun): void {

@@ -1,11 +1,11 @@
 // The bench summary: what a lab reads in the morning after a night of many stations. summary.json (the
 // data), junit.xml with one <testsuite> per station (its steps as test cases, read from the station's
 // report.json) and index.html, a table of verdicts linking each station's report.html.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Category } from '../engine/errors.ts';
 import type { Report, Result } from './report.ts';
-import { writeFileAtomic } from './report.ts';
+import { readReport, writeFileAtomic } from './report.ts';
 import { junitDocument, stationWithoutReportXml, suiteXml, type Suite } from './junit.ts';
 import { clock, esc } from './markup.ts';
 import { maskDeep } from './secrets.ts';
@@ -51,14 +51,10 @@ export function writeBenchSummary(dir: string, summary: BenchSummary): BenchSumm
   return files;
 }
 
+/** A half-written or broken report is null: the station still gets a suite from the summary. */
 function readStationReport(dir: string, s: BenchStationSummary): Report | null {
-  const file = join(dir, s.reportDir, 'report.json');
-  if (!existsSync(file)) return null;
-  try {
-    return maskDeep(JSON.parse(readFileSync(file, 'utf8')) as Report);
-  } catch {
-    return null; // a half-written or broken report: the station still gets a suite from the summary
-  }
+  const report = readReport(join(dir, s.reportDir));
+  return report && maskDeep(report);
 }
 
 export function renderBenchJunit(summary: BenchSummary, reports: (Report | null)[]): string {

@@ -1,6 +1,6 @@
 // report.json of a run (DESIGN.md "Contracts"): the verdict, what the device said, what was expected, every step;
 // and beside it junit.xml (for CI) and report.html (for a person), made from the same report.
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderJunit } from './junit.ts';
 import { framesShown, renderHtml } from './html.ts';
@@ -92,6 +92,17 @@ export function writeReport(dir: string, report: Report): string {
   writeFileAtomic(join(dir, 'junit.xml'), renderJunit(safe));
   writeFileAtomic(join(dir, 'report.html'), htmlOrFallback(dir, safe));
   return file;
+}
+
+/** The report.json of a run folder as it was written (masked), or null when it is missing, half-written or broken. */
+export function readReport(dir: string): Report | null {
+  const file = join(dir, 'report.json');
+  if (!existsSync(file)) return null;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Report;
+  } catch {
+    return null;
+  }
 }
 
 function htmlOrFallback(dir: string, report: Report): string {

@@ -108,7 +108,7 @@ export class Recognizer {
       screen: r.screen, os: r.os, confidence: r.confidence, lines: r.lines, fields: r.fields,
       width: reader.frameWidth, height: reader.frameHeight, ms: 0,
       ...(r.candidates ? { candidates: r.candidates } : {}),
-      frozenMs: opts.aside ? 0 : this.gate.frozenMs(at), activeArea: r.activeArea, regionsRead: r.regionsRead,
+      frozenMs: this.gate.frozenMs(at), activeArea: r.activeArea, regionsRead: r.regionsRead,
     };
     if (opts.aside) return this.again({ rec, reader }, opts, at, ms);
     this.gate.markRead(thumb);
